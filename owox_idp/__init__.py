@@ -1,0 +1,3 @@
+"""owox-idp: administer a Better Auth identity database directly."""
+
+__version__ = "0.1.0"

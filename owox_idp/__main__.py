@@ -1,0 +1,3 @@
+from owox_idp.cli import main
+
+main()

@@ -1,0 +1,547 @@
+"""Settings and their precedence: flag > process environment > .env file > TOML config file > default.
+
+Nothing here touches the database or imports a driver; building settings is cheap and pure, so that
+`idp --help` and `idp generate-secret` work with no configuration at all.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from owox_idp.errors import ConfigError
+
+FLAVORS = ("owox", "better-auth")
+SERVER_VERSIONS = ("1.4", "1.6", "1.7")
+PASSWORD_HASHES = ("scrypt", "argon2id")
+OWOX_BASE_PATH = "/auth/better-auth"
+OWOX_ROLES = ("admin", "editor", "viewer")
+OWOX_ADMIN_ROLES = ("admin",)
+DEFAULT_ROLES = ("admin", "user")
+DEFAULT_ADMIN_ROLES = ("admin",)
+ROLE_TOKEN_LIFETIME = 3600  # OWOX's CryptoService.expiresIn, hard-coded on the server
+
+CONFIG_KEYS = {
+    "flavor",
+    "database_url",
+    "secret",
+    "base_url",
+    "base_path",
+    "magic_link_ttl",
+    "server_version",
+    "roles",
+    "admin_roles",
+    "primary_admin_email",
+    "password_hash",
+    "organization",
+    "totp_issuer",
+}
+
+_ROLE_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """The server's secret(s). `current` signs and encrypts; `versions` is set with BETTER_AUTH_SECRETS."""
+
+    current: str
+    current_version: int | None = None
+    versions: tuple[tuple[int, str], ...] = ()
+    legacy: str | None = None
+
+    def for_version(self, version: int) -> str | None:
+        for v, s in self.versions:
+            if v == version:
+                return s
+        return None
+
+
+@dataclass(frozen=True)
+class Settings:
+    flavor: str
+    database_url: str
+    base_url: str
+    base_path: str
+    magic_link_ttl: int
+    server_version: str
+    roles: tuple[str, ...]
+    admin_roles: tuple[str, ...]
+    primary_admin_email: str | None
+    password_hash: str
+    organization: bool
+    totp_issuer: str
+    config_path: Path
+    secrets: Secrets | None = None
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_owox(self) -> bool:
+        return self.flavor == "owox"
+
+    def require_secrets(self) -> Secrets:
+        if self.secrets is None:
+            raise ConfigError(
+                "no secret configured: set IDP_BETTER_AUTH_SECRET (or BETTER_AUTH_SECRET) to the server's secret",
+                hint="a new deployment can create one with `idp generate-secret --write`",
+            )
+        return self.secrets
+
+    @property
+    def default_role(self) -> str:
+        """The least privileged role: roles are listed from most to least privileged."""
+        for role in reversed(self.roles):
+            if role not in self.admin_roles:
+                return role
+        return self.roles[-1]
+
+    @property
+    def magic_link_base(self) -> str:
+        """Better Auth's URL for its endpoints: baseURL + basePath (unless the URL already has a path)."""
+        parts = urlsplit(self.base_url)
+        if parts.path not in ("", "/"):
+            return self.base_url.rstrip("/")
+        return self.base_url.rstrip("/") + self.base_path
+
+
+def default_sqlite_path() -> Path:
+    """OWOX's default: envPaths('owox', {suffix: ''}).data + '/idp/auth.db'."""
+    from platformdirs import user_data_dir
+
+    base = Path(user_data_dir("owox", appauthor=False, roaming=False))
+    if sys.platform == "win32":  # env-paths puts data under %LOCALAPPDATA%\owox\Data
+        base = base / "Data"
+    return base / "idp" / "auth.db"
+
+
+def default_config_path() -> Path:
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("owox-idp", appauthor=False)) / "config.toml"
+
+
+class _Layers:
+    """Looks a name up in the process environment, then the .env file, remembering where it was found."""
+
+    def __init__(self, environ: Mapping[str, str], dotenv: Mapping[str, str], dotenv_path: Path | None) -> None:
+        self.environ = environ
+        self.dotenv = dotenv
+        self.dotenv_path = dotenv_path
+
+    def get(self, *names: str) -> tuple[str, str] | None:
+        for name in names:
+            value = self.environ.get(name)
+            if value is not None and value != "":
+                return value, f"env {name}"
+            value = self.dotenv.get(name)
+            if value is not None and value != "":
+                return value, f".env {name} ({self.dotenv_path})"
+        return None
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    from dotenv import dotenv_values
+
+    try:
+        values = dotenv_values(path, interpolate=False)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read env file {path}: {exc}") from None
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    import tomllib
+
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    unknown = sorted(set(data) - CONFIG_KEYS)
+    if unknown:
+        raise ConfigError(f"config file {path} has unknown keys: {', '.join(unknown)}")
+    return data
+
+
+def normalize_database_url(raw: str, *, source: str) -> str:
+    """Turn a user-facing URL into the SQLAlchemy URL with our driver; a bad value is a ConfigError."""
+    value = raw.strip()
+    scheme, sep, rest = value.partition("://")
+    if not sep:
+        raise ConfigError(
+            f"invalid database URL from {source}: expected sqlite:///path, postgresql://... or mysql://..."
+        )
+    scheme = scheme.lower()
+    if scheme == "sqlite":
+        if not rest.startswith("/") or rest == "/":
+            raise ConfigError(
+                f"invalid SQLite URL from {source}: use sqlite:///relative.db or sqlite:////absolute.db"
+            )
+        return "sqlite://" + rest
+    if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+        driver = "postgresql+psycopg"
+    elif scheme in ("mysql", "mariadb", "mysql+pymysql", "mariadb+pymysql"):
+        driver = "mysql+pymysql"
+    else:
+        raise ConfigError(
+            f"unsupported database URL scheme {scheme!r} from {source}: use sqlite, postgresql or mysql"
+        )
+    try:
+        parts = urlsplit(driver + "://" + rest)
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigError(f"invalid database URL from {source}: {exc}") from None
+    if not parts.hostname and "host=" not in parts.query:
+        raise ConfigError(f"invalid database URL from {source}: no host")
+    if not parts.path.strip("/"):
+        raise ConfigError(f"invalid database URL from {source}: no database name")
+    del port
+    return driver + "://" + rest
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced by ***."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{user}:***@{host}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def display_url(url: str) -> str:
+    """The URL as a user wrote it (no driver suffix), password hidden."""
+    redacted = redact_url(url)
+    return redacted.replace("postgresql+psycopg://", "postgresql://", 1).replace(
+        "mysql+pymysql://", "mysql://", 1
+    )
+
+
+def _owox_database(layers: _Layers) -> tuple[str, str] | None:
+    found_type = layers.get("IDP_BETTER_AUTH_DATABASE_TYPE", "DB_TYPE")
+    sqlite_path = layers.get("IDP_BETTER_AUTH_SQLITE_DB_PATH")
+    if found_type is None:
+        if sqlite_path is None:
+            return None
+        db_type, type_source = "sqlite", sqlite_path[1]
+    else:
+        db_type, type_source = found_type[0].strip().lower(), found_type[1]
+    if db_type == "sqlite":
+        if sqlite_path is None:
+            return "sqlite:///" + str(default_sqlite_path()), f"{type_source} + OWOX default path"
+        path = Path(sqlite_path[0]).expanduser()
+        if not path.is_absolute():
+            path = Path.cwd() / path
+        return "sqlite:///" + str(path), sqlite_path[1]
+    if db_type == "mysql":
+        host = layers.get("IDP_BETTER_AUTH_MYSQL_HOST", "DB_HOST")
+        port = layers.get("IDP_BETTER_AUTH_MYSQL_PORT", "DB_PORT")
+        user = layers.get("IDP_BETTER_AUTH_MYSQL_USER", "DB_USERNAME")
+        password = layers.get("IDP_BETTER_AUTH_MYSQL_PASSWORD", "DB_PASSWORD")
+        database = layers.get("IDP_BETTER_AUTH_MYSQL_DATABASE", "DB_DATABASE")
+        if host is None:
+            raise ConfigError(f"{type_source} is mysql but IDP_BETTER_AUTH_MYSQL_HOST (or DB_HOST) is not set")
+        if database is None:
+            raise ConfigError(
+                f"{type_source} is mysql but IDP_BETTER_AUTH_MYSQL_DATABASE (or DB_DATABASE) is not set"
+            )
+        port_value = 3306
+        if port is not None:
+            if not port[0].strip().isdigit() or not 0 < int(port[0]) < 65536:
+                raise ConfigError(f"invalid MySQL port {port[0]!r} from {port[1]}")
+            port_value = int(port[0])
+        auth = quote(user[0], safe="") if user else "root"
+        if password:
+            auth += ":" + quote(password[0], safe="")
+        url = f"mysql+pymysql://{auth}@{host[0]}:{port_value}/{quote(database[0], safe='')}"
+        return url, f"{type_source} + {host[1]}"
+    if db_type == "custom":
+        raise ConfigError(f"database type 'custom' from {type_source} is not supported: use sqlite or mysql")
+    raise ConfigError(f"unknown database type {db_type!r} from {type_source}: use sqlite or mysql")
+
+
+def _parse_secrets(layers: _Layers, config: Mapping[str, Any], config_path: Path) -> tuple[Secrets | None, str]:
+    found = layers.get("IDP_BETTER_AUTH_SECRET")
+    if found:
+        return Secrets(current=found[0]), found[1]
+    found_versions = layers.get("BETTER_AUTH_SECRETS")
+    legacy = layers.get("BETTER_AUTH_SECRET", "AUTH_SECRET")
+    if found_versions:
+        versions: list[tuple[int, str]] = []
+        for item in found_versions[0].split(","):
+            version, sep, secret = item.strip().partition(":")
+            if not sep or not version.strip().isdigit() or not secret.strip():
+                raise ConfigError(
+                    f"invalid BETTER_AUTH_SECRETS from {found_versions[1]}: expected '<version>:<secret>,...'"
+                )
+            versions.append((int(version), secret.strip()))
+        if len({v for v, _ in versions}) != len(versions):
+            raise ConfigError(f"invalid BETTER_AUTH_SECRETS from {found_versions[1]}: versions must be unique")
+        return (
+            Secrets(
+                current=versions[0][1],
+                current_version=versions[0][0],
+                versions=tuple(versions),
+                legacy=legacy[0] if legacy else None,
+            ),
+            found_versions[1],
+        )
+    if legacy:
+        return Secrets(current=legacy[0]), legacy[1]
+    if "secret" in config:
+        value = config["secret"]
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"config file {config_path}: secret must be a non-empty string")
+        return Secrets(current=value), f"config {config_path}"
+    return None, "not set"
+
+
+def _roles(value: Any, source: str) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else str(value).split(",")
+    roles = tuple(str(r).strip() for r in items if str(r).strip())
+    if not roles:
+        raise ConfigError(f"empty role list from {source}")
+    for role in roles:
+        if not _ROLE_RE.match(role):
+            raise ConfigError(f"invalid role name {role!r} from {source}")
+    return roles
+
+
+def _parse_bool(value: Any, source: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"invalid boolean {value!r} from {source}")
+
+
+def _validate_base_url(value: str, source: str) -> str:
+    try:
+        parts = urlsplit(value.strip())
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise ConfigError(f"invalid base URL {value!r} from {source}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"invalid base URL {value!r} from {source}: expected http(s)://host[:port]")
+    return value.strip().rstrip("/")
+
+
+def load_settings(
+    *,
+    flags: Mapping[str, str | None] | None = None,
+    environ: Mapping[str, str] | None = None,
+    env_file: Path | None = None,
+    config_path: Path | None = None,
+    config_must_exist: bool = True,
+) -> Settings:
+    """Build the settings. `env_file`/`config_path` given means the user named them explicitly."""
+    flags = {k: v for k, v in (flags or {}).items() if v is not None}
+    environ = os.environ if environ is None else environ
+
+    dotenv_path = env_file if env_file is not None else Path(".env")
+    dotenv: dict[str, str] = {}
+    if dotenv_path.is_file():
+        dotenv = _read_dotenv(dotenv_path)
+    elif env_file is not None:
+        raise ConfigError(f"env file {env_file} does not exist")
+    layers = _Layers(environ, dotenv, dotenv_path)
+
+    explicit_config = config_path
+    if config_path is None:
+        from_env = layers.get("IDP_CONFIG")
+        if from_env:
+            explicit_config = Path(from_env[0]).expanduser()
+    resolved_config = explicit_config or default_config_path()
+    config: dict[str, Any] = {}
+    if resolved_config.is_file():
+        config = _read_config(resolved_config)
+    elif explicit_config is not None and config_must_exist:
+        raise ConfigError(f"config file {explicit_config} does not exist")
+    config_source = f"config {resolved_config}"
+
+    sources: dict[str, str] = {}
+
+    def pick(key: str, *env_names: str, default: Any = None) -> Any:
+        if key in flags:
+            sources[key] = f"flag --{key.replace('_', '-')}"
+            return flags[key]
+        found = layers.get(*env_names) if env_names else None
+        if found:
+            sources[key] = found[1]
+            return found[0]
+        if key in config:
+            sources[key] = config_source
+            return config[key]
+        sources[key] = "default"
+        return default
+
+    flavor = str(pick("flavor", "IDP_FLAVOR", default="owox")).strip().lower()
+    if flavor not in FLAVORS:
+        raise ConfigError(f"unknown flavor {flavor!r} from {sources['flavor']}: use owox or better-auth")
+    owox = flavor == "owox"
+
+    # database: flag > IDP_DATABASE_URL > OWOX variables > DATABASE_URL > config > OWOX default path
+    if "database_url" in flags:
+        database_url = normalize_database_url(str(flags["database_url"]), source="--database-url")
+        sources["database_url"] = "flag --database-url"
+    else:
+        found = layers.get("IDP_DATABASE_URL")
+        owox_db = None if found else _owox_database(layers)
+        if found:
+            database_url = normalize_database_url(found[0], source=found[1])
+            sources["database_url"] = found[1]
+        elif owox_db:
+            database_url, sources["database_url"] = owox_db
+        elif (found := layers.get("DATABASE_URL")) is not None:
+            database_url = normalize_database_url(found[0], source=found[1])
+            sources["database_url"] = found[1]
+        elif "database_url" in config:
+            database_url = normalize_database_url(str(config["database_url"]), source=config_source)
+            sources["database_url"] = config_source
+        else:
+            database_url = "sqlite:///" + str(default_sqlite_path())
+            sources["database_url"] = "default (OWOX's SQLite file)"
+
+    secrets, sources["secret"] = _parse_secrets(layers, config, resolved_config)
+
+    if "base_url" in flags:
+        raw_base = str(flags["base_url"])
+        sources["base_url"] = "flag --base-url"
+    else:
+        found = layers.get("IDP_BETTER_AUTH_BASE_URL", "BETTER_AUTH_URL", "PUBLIC_ORIGIN")
+        if found:
+            raw_base, sources["base_url"] = found
+        elif "base_url" in config:
+            raw_base, sources["base_url"] = str(config["base_url"]), config_source
+        else:
+            port = layers.get("PORT")
+            port_value = "3000"
+            if port:
+                if not port[0].strip().isdigit():
+                    raise ConfigError(f"invalid PORT {port[0]!r} from {port[1]}")
+                port_value = port[0].strip()
+            raw_base = f"http://localhost:{port_value}"
+            sources["base_url"] = f"default (http://localhost:$PORT, {port[1] if port else 'PORT 3000'})"
+    base_url = _validate_base_url(raw_base, sources["base_url"])
+
+    if owox:
+        base_path = OWOX_BASE_PATH
+        sources["base_path"] = "owox flavor"
+    else:
+        base_path = str(pick("base_path", "IDP_BETTER_AUTH_BASE_PATH", default="/api/auth")).strip()
+        if not base_path.startswith("/"):
+            raise ConfigError(f"invalid base path {base_path!r} from {sources['base_path']}: must start with /")
+        base_path = base_path.rstrip("/") or "/"
+
+    ttl_raw = pick("magic_link_ttl", "IDP_BETTER_AUTH_MAGIC_LINK_TTL", default=3600 if owox else 300)
+    ttl_text = str(ttl_raw).strip()
+    if isinstance(ttl_raw, bool) or not ttl_text.isdigit() or int(ttl_text) <= 0:
+        raise ConfigError(
+            f"invalid magic link TTL {ttl_raw!r} from {sources['magic_link_ttl']}: expected a positive number of seconds"
+        )
+    magic_link_ttl = int(ttl_text)
+
+    version_raw = str(pick("server_version", "IDP_BETTER_AUTH_VERSION", default="1.6" if owox else "1.7")).strip()
+    match = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.\d+)?", version_raw)
+    server_version = f"{match.group(1)}.{match.group(2)}" if match else version_raw
+    if server_version == "1.5":
+        server_version = "1.6"
+    if server_version not in SERVER_VERSIONS:
+        raise ConfigError(
+            f"unsupported Better Auth version {version_raw!r} from {sources['server_version']}: use 1.4, 1.6 or 1.7"
+        )
+
+    if owox:
+        roles, admin_roles = OWOX_ROLES, OWOX_ADMIN_ROLES
+        sources["roles"] = sources["admin_roles"] = "owox flavor"
+    else:
+        raw_roles = pick("roles", "IDP_ROLES", default=",".join(DEFAULT_ROLES))
+        roles = _roles(raw_roles, sources["roles"])
+        raw_admin_roles = pick("admin_roles", "IDP_ADMIN_ROLES", default=",".join(DEFAULT_ADMIN_ROLES))
+        admin_roles = _roles(raw_admin_roles, sources["admin_roles"])
+        missing = [r for r in admin_roles if r not in roles]
+        if missing:
+            raise ConfigError(
+                f"admin role {missing[0]!r} from {sources['admin_roles']} is not one of the roles {','.join(roles)}"
+            )
+
+    primary = pick("primary_admin_email", "IDP_BETTER_AUTH_PRIMARY_ADMIN_EMAIL")
+    primary_admin_email = str(primary).strip() if primary else None
+
+    password_hash = str(pick("password_hash", "IDP_PASSWORD_HASH", default="scrypt")).strip().lower()
+    if password_hash not in PASSWORD_HASHES:
+        raise ConfigError(
+            f"unknown password hash {password_hash!r} from {sources['password_hash']}: use scrypt or argon2id"
+        )
+
+    organization = owox or _parse_bool(pick("organization", "IDP_ORGANIZATION", default=False), "organization")
+    if owox:
+        sources["organization"] = "owox flavor"
+    totp_issuer = str(pick("totp_issuer", "IDP_TOTP_ISSUER", default="Better Auth"))
+
+    return Settings(
+        flavor=flavor,
+        database_url=database_url,
+        base_url=base_url,
+        base_path=base_path,
+        magic_link_ttl=magic_link_ttl,
+        server_version=server_version,
+        roles=roles,
+        admin_roles=admin_roles,
+        primary_admin_email=primary_admin_email,
+        password_hash=password_hash,
+        organization=organization,
+        totp_issuer=totp_issuer,
+        config_path=resolved_config,
+        secrets=secrets,
+        sources=sources,
+    )
+
+
+def write_config_value(path: Path, key: str, value: Any) -> None:
+    """Set one key in the TOML config file, atomically, with mode 0600 (directory 0700)."""
+    import tempfile
+    import tomllib
+
+    import tomli_w
+
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot update config file {path}: {exc}") from None
+    data[key] = value
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=path.parent)
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                tomli_w.dump(data, fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise ConfigError(f"cannot write config file {path}: {exc.strerror or exc}") from None

@@ -1,0 +1,117 @@
+"""Password hashing compatible with Better Auth.
+
+The default is Better Auth's own scrypt format (`@better-auth/utils/password`):
+`<salthex32>:<keyhex128>` where the salt is 16 random bytes written as 32 lowercase hex characters and
+**the ASCII bytes of that hex string** are the scrypt salt; N=16384, r=16, p=1, dkLen=64, applied to
+the NFKC-normalised password.
+
+`argon2id` produces a standard PHC string (`$argon2id$v=19$m=65536,t=3,p=4$...`, argon2-cffi's RFC 9106
+low-memory profile) for deployments that plug an argon2 hasher into `emailAndPassword.password`.
+Such hashers receive the password as given, so no normalisation is applied for argon2id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import unicodedata
+
+from owox_idp.errors import InvalidInput
+
+SCHEMES = ("scrypt", "argon2id")
+
+SCRYPT_N = 16384
+SCRYPT_R = 16
+SCRYPT_P = 1
+SCRYPT_DKLEN = 64
+SCRYPT_MAXMEM = 128 * SCRYPT_N * SCRYPT_R * 2  # 64 MiB, as Better Auth passes it
+
+_SCRYPT_RE = re.compile(r"[0-9a-f]{32}:[0-9a-f]{128}")
+_INLINE_BELOW = 4
+
+
+def _scrypt_key(password: str, salt_hex: str) -> str:
+    normalized = unicodedata.normalize("NFKC", password)
+    key = hashlib.scrypt(
+        normalized.encode("utf-8"),
+        salt=salt_hex.encode("ascii"),
+        n=SCRYPT_N,
+        r=SCRYPT_R,
+        p=SCRYPT_P,
+        dklen=SCRYPT_DKLEN,
+        maxmem=SCRYPT_MAXMEM,
+    )
+    return key.hex()
+
+
+def _check_scheme(scheme: str) -> None:
+    if scheme not in SCHEMES:
+        raise InvalidInput(f"unknown password hash scheme {scheme!r}: use one of {', '.join(SCHEMES)}")
+
+
+def hash_password(password: str, *, scheme: str = "scrypt") -> str:
+    """Hash `password` for `account.password` with `scheme` ("scrypt" or "argon2id")."""
+    _check_scheme(scheme)
+    if scheme == "argon2id":
+        from argon2 import PasswordHasher
+
+        return PasswordHasher().hash(password)
+    salt_hex = os.urandom(16).hex()
+    return f"{salt_hex}:{_scrypt_key(password, salt_hex)}"
+
+
+def identify_hash(stored: str) -> str | None:
+    """The scheme of a stored hash: "scrypt", "argon2id", or None when it is not recognised."""
+    if _SCRYPT_RE.fullmatch(stored):
+        return "scrypt"
+    if stored.startswith("$argon2id$"):
+        return "argon2id"
+    return None
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """Whether `password` matches `stored`. Unknown or malformed hashes never match."""
+    scheme = identify_hash(stored)
+    if scheme == "scrypt":
+        salt_hex, key_hex = stored.split(":")
+        return hmac.compare_digest(_scrypt_key(password, salt_hex), key_hex)
+    if scheme == "argon2id":
+        from argon2 import PasswordHasher
+        from argon2.exceptions import Argon2Error
+
+        try:
+            return PasswordHasher().verify(stored, password)
+        except Argon2Error:
+            return False
+    return False
+
+
+def utf16_length(text: str) -> int:
+    """The length JavaScript reports for `text` (UTF-16 code units)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def validate_password_length(password: str, *, minimum: int = 8, maximum: int = 128) -> None:
+    """Apply Better Auth's length policy (JS string length, i.e. UTF-16 code units)."""
+    length = utf16_length(password)
+    if length < minimum:
+        raise InvalidInput(f"password is too short: {length} characters, at least {minimum} are required")
+    if length > maximum:
+        raise InvalidInput(f"password is too long: {length} characters, at most {maximum} are allowed")
+
+
+def hash_passwords(passwords: list[str], *, scheme: str, workers: int | None = None) -> list[str]:
+    """Hash many passwords on all cores, keeping their order. Fewer than 4 are hashed inline."""
+    _check_scheme(scheme)
+    if len(passwords) < _INLINE_BELOW or workers == 1:
+        return [hash_password(p, scheme=scheme) for p in passwords]
+    from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
+
+    count = min(workers or os.cpu_count() or 1, len(passwords))
+    if count <= 1:
+        return [hash_password(p, scheme=scheme) for p in passwords]
+    with ProcessPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(partial(hash_password, scheme=scheme), passwords))

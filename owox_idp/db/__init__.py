@@ -1,0 +1,1 @@
+"""Database layer: engine and dialect quirks, the schema as data, DDL, introspection, migration."""

@@ -1,0 +1,101 @@
+"""Engines per dialect, with the quirks Better Auth's own drivers have.
+
+SQLite: foreign keys on (better-sqlite3 is compiled with them on; Python's sqlite3 is not), a busy
+timeout because the server keeps the file open, and explicit BEGIN (IMMEDIATE for writes) so that a
+command is one transaction. MySQL/MariaDB: the session time zone is UTC, as mysql2 with `timezone: "Z"`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from owox_idp.config import display_url
+from owox_idp.errors import DatabaseUnreachable, SchemaError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+BUSY_TIMEOUT_MS = 10_000
+CONNECT_TIMEOUT_S = 10
+
+
+def dialect_of(url: str) -> str:
+    if url.startswith("sqlite"):
+        return "sqlite"
+    if url.startswith("postgresql"):
+        return "postgresql"
+    return "mysql"
+
+
+def sqlite_path(url: str) -> Path:
+    return Path(url.removeprefix("sqlite:///"))
+
+
+def create_engine(url: str, *, create_file: bool = False) -> Engine:
+    """An engine for `url`. A missing SQLite file is created only when `create_file` (idp migrate)."""
+    import sqlalchemy
+    from sqlalchemy import event
+    from sqlalchemy.pool import NullPool
+
+    dialect = dialect_of(url)
+    connect_args: dict[str, Any] = {}
+    if dialect == "sqlite":
+        path = sqlite_path(url)
+        if not path.exists():
+            if not create_file:
+                raise SchemaError(
+                    f"database file {path} does not exist",
+                    hint="run `idp migrate` to create the schema (or check IDP_DATABASE_URL)",
+                )
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            except OSError as exc:
+                raise DatabaseUnreachable(f"cannot create directory {path.parent}: {exc.strerror}") from None
+        connect_args = {"timeout": BUSY_TIMEOUT_MS / 1000}
+    elif dialect == "postgresql":
+        connect_args = {"connect_timeout": CONNECT_TIMEOUT_S}
+    else:
+        connect_args = {
+            "connect_timeout": CONNECT_TIMEOUT_S,
+            "init_command": "SET time_zone = '+00:00'",
+            "charset": "utf8mb4",
+        }
+    engine = sqlalchemy.create_engine(url, poolclass=NullPool, connect_args=connect_args)
+
+    if dialect == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            immediate = conn.get_execution_options().get("idp_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def connect(engine: Engine, *, write: bool) -> Connection:
+    """Open a connection, translating 'cannot connect' into a one-line error (exit 1)."""
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        conn = engine.connect()
+    except DBAPIError as exc:
+        raise DatabaseUnreachable(
+            f"cannot connect to {display_url(str(engine.url.render_as_string(hide_password=True)))}: "
+            f"{short_reason(exc)}"
+        ) from None
+    return conn.execution_options(idp_write=write)
+
+
+def short_reason(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    return text[:300]

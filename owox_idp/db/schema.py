@@ -1,0 +1,220 @@
+"""Better Auth's logical schema, the plugin sets of each flavor, and the physical names (the layout).
+
+Everything about which tables and columns exist is data here. Queries never spell a table or column
+name: they ask the layout, so that other layouts (Drizzle's snake_case, renamed models, ...) are a new
+`Layout` value, not a rewrite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+FieldType = Literal["string", "boolean", "date", "number"]
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: FieldType
+    required: bool = True
+    unique: bool = False
+    index: bool = False
+    sortable: bool = False
+    references: str | None = None  # logical model whose `id` this field points at
+    date_default: bool = False  # the field has a function default (`() => new Date()`)
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    fields: tuple[Field, ...]
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(f"{self.name}.{name}")
+
+
+def _f(name: str, type_: FieldType, **kw: object) -> Field:
+    return Field(name, type_, **kw)  # type: ignore[arg-type]
+
+
+# Core tables (packages/core/src/db/get-tables.ts), in Better Auth's own column order.
+_USER_CORE = (
+    _f("name", "string", sortable=True),
+    _f("email", "string", unique=True),
+    _f("emailVerified", "boolean"),
+    _f("image", "string", required=False),
+    _f("createdAt", "date", date_default=True),
+    _f("updatedAt", "date", date_default=True),
+)
+_SESSION_CORE = (
+    _f("expiresAt", "date"),
+    _f("token", "string", unique=True),
+    _f("createdAt", "date", date_default=True),
+    _f("updatedAt", "date"),
+    _f("ipAddress", "string", required=False),
+    _f("userAgent", "string", required=False),
+    _f("userId", "string", references="user", index=True),
+)
+_ACCOUNT_CORE = (
+    _f("accountId", "string"),
+    _f("providerId", "string"),
+    _f("userId", "string", references="user", index=True),
+    _f("accessToken", "string", required=False),
+    _f("refreshToken", "string", required=False),
+    _f("idToken", "string", required=False),
+    _f("accessTokenExpiresAt", "date", required=False),
+    _f("refreshTokenExpiresAt", "date", required=False),
+    _f("scope", "string", required=False),
+    _f("password", "string", required=False),
+    _f("createdAt", "date", date_default=True),
+    _f("updatedAt", "date"),
+)
+_VERIFICATION_CORE = (
+    _f("identifier", "string", index=True),
+    _f("value", "string"),
+    _f("expiresAt", "date"),
+    _f("createdAt", "date", date_default=True),
+    _f("updatedAt", "date", date_default=True),
+)
+
+# admin plugin (plugins/admin/schema.ts)
+_ADMIN_USER = (
+    _f("role", "string", required=False),
+    _f("banned", "boolean", required=False),
+    _f("banReason", "string", required=False),
+    _f("banExpires", "date", required=False),
+)
+_ADMIN_SESSION = (_f("impersonatedBy", "string", required=False),)
+
+# two-factor plugin (plugins/two-factor/schema.ts)
+_TWO_FACTOR_USER = (_f("twoFactorEnabled", "boolean", required=False),)
+_TWO_FACTOR_14 = (
+    _f("secret", "string", index=True),
+    _f("backupCodes", "string"),
+    _f("userId", "string", references="user", index=True),
+)
+_TWO_FACTOR_16 = (
+    *_TWO_FACTOR_14,
+    _f("verified", "boolean", required=False),
+    _f("failedVerificationCount", "number", required=False),
+    _f("lockedUntil", "date", required=False),
+)
+
+# organization plugin (no teams, no dynamic access control)
+_ORG_SESSION = (_f("activeOrganizationId", "string", required=False),)
+_ORGANIZATION = (
+    _f("name", "string", sortable=True),
+    _f("slug", "string", unique=True),
+    _f("logo", "string", required=False),
+    _f("createdAt", "date"),
+    _f("metadata", "string", required=False),
+)
+_MEMBER = (
+    _f("organizationId", "string", references="organization", index=True),
+    _f("userId", "string", references="user", index=True),
+    _f("role", "string", sortable=True),
+    _f("createdAt", "date"),
+)
+_INVITATION = (
+    _f("organizationId", "string", references="organization", index=True),
+    _f("email", "string", index=True, sortable=True),
+    _f("role", "string", required=False, sortable=True),
+    _f("status", "string", sortable=True),
+    _f("expiresAt", "date"),
+    _f("createdAt", "date", date_default=True),
+    _f("inviterId", "string", references="user"),
+)
+
+
+@dataclass(frozen=True)
+class PluginSet:
+    admin: bool = False
+    two_factor: bool = False
+    organization: bool = False
+    two_factor_v14: bool = False  # Better Auth 1.4's twoFactor table has only four columns
+
+
+def models_for(plugins: PluginSet) -> tuple[Model, ...]:
+    """The tables Better Auth's migration creates for this plugin set, in its order."""
+    user = list(_USER_CORE)
+    session = list(_SESSION_CORE)
+    if plugins.admin:
+        user += _ADMIN_USER
+        session += _ADMIN_SESSION
+    if plugins.two_factor:
+        user += _TWO_FACTOR_USER
+    if plugins.organization:
+        session += _ORG_SESSION
+    models = [
+        Model("user", tuple(user)),
+        Model("session", tuple(session)),
+        Model("account", _ACCOUNT_CORE),
+        Model("verification", _VERIFICATION_CORE),
+    ]
+    if plugins.two_factor:
+        models.append(Model("twoFactor", _TWO_FACTOR_14 if plugins.two_factor_v14 else _TWO_FACTOR_16))
+    if plugins.organization:
+        models += [
+            Model("organization", _ORGANIZATION),
+            Model("member", _MEMBER),
+            Model("invitation", _INVITATION),
+        ]
+    return tuple(models)
+
+
+def plugins_for(*, flavor: str, server_version: str, organization: bool) -> PluginSet:
+    if flavor == "owox":
+        return PluginSet(organization=True)
+    return PluginSet(
+        admin=True,
+        two_factor=True,
+        organization=organization,
+        two_factor_v14=server_version == "1.4",
+    )
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Physical names. Better Auth's default (Kysely / `auth migrate`) layout is the identity mapping."""
+
+    name: str = "better-auth"
+    tables: Mapping[str, str] = field(default_factory=dict)
+    columns: Mapping[tuple[str, str], str] = field(default_factory=dict)
+
+    def table(self, model: str) -> str:
+        return self.tables.get(model, model)
+
+    def column(self, model: str, field_name: str) -> str:
+        return self.columns.get((model, field_name), field_name)
+
+
+DEFAULT_LAYOUT = Layout()
+
+
+def index_name(table: str, column: str) -> str:
+    """Better Auth's name for a field index (getDatabaseFieldIndexName, non-unique)."""
+    return f"{table}_{column}_idx"
+
+
+@dataclass(frozen=True)
+class ExpectedIndex:
+    table: str
+    name: str
+    columns: tuple[str, ...]
+    unique: bool = False
+
+
+def expected_indexes(models: Iterable[Model], layout: Layout) -> list[ExpectedIndex]:
+    out: list[ExpectedIndex] = []
+    for model in models:
+        table = layout.table(model.name)
+        for f in model.fields:
+            if f.index and not f.unique:
+                column = layout.column(model.name, f.name)
+                out.append(ExpectedIndex(table, index_name(table, column), (column,)))
+    return out

@@ -1,0 +1,93 @@
+"""Column types that write exactly what Better Auth writes on each dialect and read what it wrote.
+
+SQLite: dates are `toISOString()` text (`2026-11-25T19:26:41.738Z`), booleans 0/1.
+PostgreSQL: timestamptz and boolean. MySQL/MariaDB: timestamp(3) in UTC (the session time zone is
+set to +00:00 on connect), booleans 0/1.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import Boolean, DateTime, Integer, String, TypeDecorator, TypeEngine
+
+from owox_idp.clock import iso
+
+_SPACE_FORM = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)?$")
+
+
+def parse_date(value: Any) -> datetime | None:
+    """Read any date form a Better Auth database may hold (ISO text, space-separated, epoch ms)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value / 1000, UTC)
+    text = str(value).strip()
+    if not text:
+        return None
+    if text.isdigit():
+        return datetime.fromtimestamp(int(text) / 1000, UTC)
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+class BADate(TypeDecorator[datetime]):
+    impl = DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String())
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(DateTime(timezone=True))
+        return dialect.type_descriptor(DateTime())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime, got {type(value).__name__}")
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        value = value.replace(microsecond=value.microsecond // 1000 * 1000)
+        if dialect.name == "sqlite":
+            return iso(value)
+        if dialect.name == "mysql":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        return parse_date(value)
+
+
+class BABool(TypeDecorator[bool]):
+    impl = Boolean
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(Boolean())
+        return dialect.type_descriptor(Integer())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if dialect.name == "postgresql":
+            return bool(value)
+        return 1 if value else 0
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> bool | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return value.strip().lower() in ("1", "true", "t")
+        return bool(value)

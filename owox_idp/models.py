@@ -1,0 +1,65 @@
+"""Plain, frozen records that the repository returns and the services pass around."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    name: str
+    email: str
+    email_verified: bool
+    created_at: datetime | None
+    updated_at: datetime | None
+    role: str | None = None
+    banned: bool = False
+    ban_reason: str | None = None
+    ban_expires: datetime | None = None
+    two_factor_enabled: bool = False
+    has_password: bool = False
+
+
+@dataclass(frozen=True)
+class Session:
+    id: str
+    user_id: str
+    email: str | None
+    token: str
+    created_at: datetime | None
+    expires_at: datetime | None
+    ip_address: str | None
+    user_agent: str | None
+    impersonated_by: str | None
+
+
+@dataclass(frozen=True)
+class Verification:
+    id: str
+    identifier: str
+    value: str
+    expires_at: datetime | None
+    created_at: datetime | None
+
+
+@dataclass(frozen=True)
+class OwoxBan:
+    """What `idp ban` took away from an OWOX user, kept so that `idp unban` can give it back."""
+
+    user_id: str
+    previous_role: str | None
+    password_hash: str | None
+    reason: str | None
+    expires_at: datetime | None
+    created_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TwoFactorRow:
+    id: str
+    user_id: str
+    secret: str
+    backup_codes: str
+    verified: bool | None

@@ -1,0 +1,95 @@
+"""Rendering: JSON for scripts (stable snake_case keys, ISO-8601 UTC), text and tables for people.
+
+Results go to stdout, messages to stderr. Colour only on a terminal and never with NO_COLOR.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TextIO
+
+from owox_idp.clock import iso
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, default=_default, indent=2, ensure_ascii=False)
+
+
+@dataclass
+class Output:
+    stdout: TextIO
+    stderr: TextIO
+
+    @classmethod
+    def default(cls) -> Output:
+        return cls(sys.stdout, sys.stderr)
+
+    @property
+    def stdout_tty(self) -> bool:
+        return bool(getattr(self.stdout, "isatty", lambda: False)())
+
+    @property
+    def stderr_tty(self) -> bool:
+        return bool(getattr(self.stderr, "isatty", lambda: False)())
+
+    @property
+    def color(self) -> bool:
+        return self.stdout_tty and "NO_COLOR" not in os.environ
+
+    def json(self, data: Any) -> None:
+        self.stdout.write(to_json(data) + "\n")
+
+    def result(self, text: str) -> None:
+        self.stdout.write(text + "\n")
+
+    def message(self, text: str) -> None:
+        self.stderr.write(text + "\n")
+
+    def warn(self, text: str) -> None:
+        self.stderr.write(f"Warning: {text}\n")
+
+    def error(self, text: str, hint: str | None = None) -> None:
+        self.stderr.write(f"Error: {text}\n")
+        if hint:
+            self.stderr.write(f"Hint: {hint}\n")
+
+    def fields(self, pairs: Sequence[tuple[str, Any]]) -> None:
+        width = max((len(k) for k, _ in pairs), default=0)
+        for key, value in pairs:
+            shown = iso(value) if isinstance(value, datetime) else ("" if value is None else value)
+            if isinstance(shown, bool):
+                shown = "yes" if shown else "no"
+            self.stdout.write(f"{key + ':':<{width + 1}} {shown}\n")
+
+    def table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """A Rich table on a terminal; tab-separated lines (with a header) otherwise."""
+        def cell(v: Any) -> str:
+            if isinstance(v, datetime):
+                return iso(v) or ""
+            if isinstance(v, bool):
+                return "yes" if v else "no"
+            return "" if v is None else str(v)
+
+        if self.stdout_tty:
+            from rich.console import Console
+            from rich.table import Table
+
+            table = Table(*columns, header_style="bold" if self.color else None, box=None, pad_edge=False)
+            for row in rows:
+                table.add_row(*(cell(v) for v in row))
+            Console(file=self.stdout, no_color=not self.color, highlight=False).print(table)
+            return
+        self.stdout.write("\t".join(columns) + "\n")
+        for row in rows:
+            self.stdout.write("\t".join(cell(v) for v in row) + "\n")

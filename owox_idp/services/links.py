@@ -1,0 +1,130 @@
+"""Magic links: the verification rows Better Auth reads, and the URL each flavor prints.
+
+Rows: Better Auth 1.4-1.6 look the token up as the identifier itself; 1.7 looks up `magic-link:<token>`
+and wants a strict value `{"type":"magic-link","email":...}`. idp writes both rows with that value
+(1.6 tolerates the extra key), so a link keeps working when the server is upgraded or the configured
+version is off; each server consumes its own row and the other one simply expires.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import quote, urlsplit
+
+from owox_idp.clock import after
+from owox_idp.config import Settings
+from owox_idp.crypto.random import generate_id, magic_link_token
+from owox_idp.models import Verification
+from owox_idp.repository import Repository
+
+PREFIX_17 = "magic-link:"
+
+
+@dataclass(frozen=True)
+class MagicLink:
+    url: str
+    token: str
+    expires_at: datetime
+
+
+def _form_encode(value: str) -> str:
+    """URLSearchParams' encoding (application/x-www-form-urlencoded as browsers do it)."""
+    return quote(value, safe="*-._").replace("%20", "+")
+
+
+def _query(params: dict[str, str]) -> str:
+    return "&".join(f"{_form_encode(k)}={_form_encode(v)}" for k, v in params.items())
+
+
+def build_url(settings: Settings, token: str, role: str | None, *, callback_url: str | None = None) -> str:
+    if settings.is_owox:
+        from owox_idp.crypto.roletoken import encrypt_role
+
+        secret = settings.require_secrets().current
+        role_token = encrypt_role(role or "viewer", secret)
+        parts = urlsplit(settings.base_url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        callback = f"{settings.base_url}/auth/magic-link-success/{quote(role_token, safe='-_.!~*()')}"
+        return f"{origin}/auth/magic-link?" + _query({"token": token, "callbackURL": callback})
+    callback = callback_url or "/"
+    return (
+        f"{settings.magic_link_base}/magic-link/verify?token={token}"
+        f"&callbackURL={quote(callback, safe='-_.!~*()')}"
+    )
+
+
+def issue(
+    repo: Repository, settings: Settings, *, email: str, role: str | None, ttl: int, now: datetime,
+    callback_url: str | None = None,
+) -> MagicLink:
+    """Insert the verification rows for a new link and return the URL to print."""
+    token = magic_link_token()
+    url = build_url(settings, token, role, callback_url=callback_url)  # fails before writing if no secret
+    expires = after(ttl, start=now)
+    value = json.dumps({"type": "magic-link", "email": email}, separators=(",", ":"))
+    for identifier in (token, PREFIX_17 + token):
+        repo.insert_verification(id=generate_id(), identifier=identifier, value=value, expires_at=expires, now=now)
+    return MagicLink(url=url, token=token, expires_at=expires)
+
+
+def _link_email(row: Verification) -> str | None:
+    if not row.value.startswith("{"):
+        return None
+    try:
+        data = json.loads(row.value)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    if data.get("type", "magic-link") != "magic-link":
+        return None
+    email = data.get("email")
+    return email.lower() if isinstance(email, str) else None
+
+
+def links_for_email(repo: Repository, email: str) -> list[Verification]:
+    """Every magic-link row (either form, live or expired) for that email."""
+    return [row for row in repo.verifications_mentioning(email) if _link_email(row) == email.lower()]
+
+
+def _counts_as_link(row: Verification, settings: Settings) -> bool:
+    if settings.server_version == "1.7":
+        return row.identifier.startswith(PREFIX_17)
+    return ":" not in row.identifier and "-" not in row.identifier[:12] and len(row.identifier) >= 16
+
+
+def pending_links(repo: Repository, settings: Settings, email: str, now: datetime) -> list[Verification]:
+    return [
+        row
+        for row in links_for_email(repo, email)
+        if _counts_as_link(row, settings) and row.expires_at is not None and row.expires_at > now
+    ]
+
+
+def revoke_links(repo: Repository, email: str) -> int:
+    """Delete every pending magic link for the email; returns how many links (not rows) went."""
+    rows = links_for_email(repo, email)
+    tokens = {row.identifier.removeprefix(PREFIX_17) for row in rows}
+    repo.delete_verifications([row.id for row in rows])
+    return len(tokens)
+
+
+def revoke_user_tokens(repo: Repository, user_id: str) -> int:
+    """Reset-password tokens, trusted devices and 2FA challenges: rows whose value is the user id."""
+    rows = repo.verifications_for_user_id(user_id)
+    return repo.delete_verifications([row.id for row in rows])
+
+
+def count_links(repo: Repository, settings: Settings, now: datetime) -> tuple[int, int]:
+    """(pending, expired) magic links in the configured server version's form."""
+    pending = expired = 0
+    for row in repo.iter_verifications(live_after=None):
+        if not _counts_as_link(row, settings) or _link_email(row) is None:
+            continue
+        if row.expires_at is not None and row.expires_at > now:
+            pending += 1
+        else:
+            expired += 1
+    return pending, expired

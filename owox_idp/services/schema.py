@@ -1,0 +1,217 @@
+"""`idp migrate`, `idp info` and `idp generate-secret`."""
+
+from __future__ import annotations
+
+import secrets as _secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from owox_idp import __version__
+from owox_idp.clock import now
+from owox_idp.config import ROLE_TOKEN_LIFETIME, Settings, display_url, write_config_value
+from owox_idp.context import Env, translate_db_error
+from owox_idp.db.migrate import Plan, introspect, plan_migration
+from owox_idp.errors import IdpError, Refused
+
+
+@dataclass
+class MigrateResult:
+    statements: list[str]
+    applied: bool
+    plan: Plan
+
+
+def plan(env: Env) -> Plan:
+    """What `idp migrate` would run on this database now (nothing changes)."""
+    with env.connection(write=False, create_file=False) as conn:
+        return _plan(env, conn)
+
+
+def _plan(env: Env, conn: Any) -> Plan:
+    from owox_idp.repository import Repository, Tables
+
+    tables = [env.layout.table(m.name) for m in env.models]
+    state = introspect(conn, tables, with_indexes=True)
+    repo = Repository(conn, Tables(env.models, env.layout), flavor=env.settings.flavor)
+    return plan_migration(
+        state=state,
+        models=env.models,
+        layout=env.layout,
+        dialect=env.dialect,
+        populated=repo.table_has_rows,
+    )
+
+
+def migrate(env: Env, *, dry_run: bool, confirm: Any = None) -> MigrateResult:
+    """Compute the plan and, unless `dry_run`, apply it in one transaction. `confirm(plan)` may veto."""
+    from sqlalchemy.exc import DBAPIError
+
+    from owox_idp.db.engine import dialect_of, sqlite_path
+
+    url = env.settings.database_url
+    if dry_run and dialect_of(url) == "sqlite" and not sqlite_path(url).exists():
+        # nothing exists yet: the plan is the full schema, computed without creating the file
+        from owox_idp.db import ddl
+        from owox_idp.db.migrate import DbState
+        from owox_idp.db.schema import expected_indexes
+
+        del ddl, expected_indexes
+        p = plan_migration(state=DbState(), models=env.models, layout=env.layout, dialect="sqlite", populated=None)
+        return MigrateResult(p.statements, False, p)
+
+    with env.connection(write=True, create_file=not dry_run) as conn:
+        p = _plan(env, conn)
+        if p.unsafe:
+            raise Refused(p.unsafe[0], hint="nothing was changed")
+        if dry_run or p.empty:
+            return MigrateResult(p.statements, False, p)
+        if confirm is not None and not confirm(p):
+            raise Refused("migration not confirmed; nothing was changed")
+        try:
+            for statement in p.statements:
+                conn.exec_driver_sql(statement)
+        except DBAPIError as exc:
+            raise translate_db_error(exc) from None
+        return MigrateResult(p.statements, True, p)
+
+
+def generate_secret(settings_path: Any | None, *, write: bool) -> tuple[str, str | None]:
+    """A new 32-byte secret as 64 hex characters; with `write`, stored in the config file (0600)."""
+    value = _secrets.token_hex(32)
+    if write and settings_path is not None:
+        write_config_value(settings_path, "secret", value)
+        return value, str(settings_path)
+    return value, None
+
+
+@dataclass
+class Info:
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def _redacted_setting(settings: Settings, key: str) -> Any:
+    if key == "secret":
+        if settings.secrets is None:
+            return None
+        if settings.secrets.current_version is not None:
+            return f"[REDACTED] (versioned: {', '.join(str(v) for v, _ in settings.secrets.versions)})"
+        return "[REDACTED]"
+    if key == "database_url":
+        return display_url(settings.database_url)
+    value = getattr(settings, key)
+    if isinstance(value, tuple):
+        return ",".join(value)
+    return value
+
+
+SETTING_KEYS = (
+    "flavor",
+    "database_url",
+    "secret",
+    "base_url",
+    "base_path",
+    "magic_link_ttl",
+    "server_version",
+    "roles",
+    "admin_roles",
+    "primary_admin_email",
+    "password_hash",
+    "organization",
+    "totp_issuer",
+)
+
+
+def info(env: Env) -> dict[str, Any]:
+    """Everything an operator needs to see at once; never a secret or a database password."""
+    s = env.settings
+    warnings: list[str] = []
+    out: dict[str, Any] = {
+        "version": __version__,
+        "flavor": s.flavor,
+        "settings": {
+            key: {"value": _redacted_setting(s, key), "source": s.sources.get(key, "default")}
+            for key in SETTING_KEYS
+        },
+        "config_file": str(s.config_path),
+        "database": {"dialect": env.dialect, "url": display_url(s.database_url), "reachable": False},
+        "schema": None,
+        "counts": None,
+        "warnings": warnings,
+    }
+    if s.secrets is None:
+        warnings.append("no secret configured: magic links (owox) and two-factor cannot be issued")
+    elif len(s.secrets.current) < 32:
+        warnings.append("the secret is shorter than 32 characters (Better Auth warns about it too)")
+    if s.is_owox and s.magic_link_ttl > ROLE_TOKEN_LIFETIME:
+        warnings.append(
+            f"magic link lifetime {s.magic_link_ttl}s exceeds OWOX's role token lifetime ({ROLE_TOKEN_LIFETIME}s):"
+            " a link opened after an hour signs the user in without a role"
+        )
+    if s.base_url.startswith("http://localhost"):
+        warnings.append(f"base URL is {s.base_url}: links will only open on the server's own machine")
+    if s.config_path.exists():
+        mode = s.config_path.stat().st_mode & 0o777
+        if mode & 0o077:
+            warnings.append(f"config file {s.config_path} is readable by others (mode {mode:o}); use chmod 600")
+
+    try:
+        from owox_idp.db.engine import dialect_of, sqlite_path
+
+        if dialect_of(s.database_url) == "sqlite" and not sqlite_path(s.database_url).exists():
+            out["database"]["error"] = "the database file does not exist yet"
+            out["schema"] = {"status": "missing", "missing": [], "pending_statements": None}
+            warnings.append("the database does not exist: run `idp migrate`")
+            return out
+        with env.connection(write=False) as conn:
+            out["database"]["reachable"] = True
+            p = _plan(env, conn)
+            status = "missing" if len(p.create_tables) == len(env.models) else (
+                "behind" if p.schema_behind else ("indexes-missing" if p.statements else "up-to-date")
+            )
+            out["schema"] = {
+                "status": status,
+                "missing": p.create_tables + p.add_columns,
+                "missing_indexes": p.add_indexes,
+                "pending_statements": len(p.statements),
+                "warnings": p.warnings,
+            }
+            warnings += p.warnings
+            if p.schema_behind:
+                warnings.append("the schema is missing or out of date: run `idp migrate`")
+            else:
+                out["counts"] = _counts(env, conn)
+                if out["counts"]["admins"] == 0:
+                    warnings.append("there is no active admin: create one with `idp bootstrap-admin EMAIL`")
+                if s.is_owox and out["counts"]["users_without_role"]:
+                    warnings.append(
+                        f"{out['counts']['users_without_role']} user(s) have no role: in OWOX they can still "
+                        "read the user dashboard (see `idp list-users`)"
+                    )
+    except IdpError as exc:
+        out["database"]["error"] = exc.message
+        warnings.append(f"database: {exc.message}")
+    return out
+
+
+def _counts(env: Env, conn: Any) -> dict[str, Any]:
+    from owox_idp.repository import Repository, Tables
+    from owox_idp.services.links import count_links
+
+    repo = Repository(conn, Tables(env.models, env.layout), flavor=env.settings.flavor)
+    current = now()
+    by_role = repo.count_users_by_role()
+    pending, expired = count_links(repo, env.settings, current)
+    return {
+        "users": repo.count_users(),
+        "users_by_role": {("(none)" if k is None else k): v for k, v in sorted(by_role.items(), key=lambda i: str(i[0]))},
+        "admins": len(repo.active_admin_ids(env.settings.admin_roles)),
+        "banned": repo.count_banned(),
+        "users_without_password": repo.count_without_password(),
+        "users_without_role": repo.count_without_role(),
+        "two_factor_enabled": repo.count_two_factor(),
+        "sessions": repo.count_sessions(),
+        "active_sessions": repo.count_sessions(active_after=current),
+        "pending_links": pending,
+        "expired_links": expired,
+        "expired_verifications": repo.count_verifications(expired_before=current),
+    }
