@@ -128,7 +128,9 @@ def default_config_path() -> Path:
 class _Layers:
     """Looks a name up in the process environment, then the .env file, remembering where it was found."""
 
-    def __init__(self, environ: Mapping[str, str], dotenv: Mapping[str, str], dotenv_path: Path | None) -> None:
+    def __init__(
+        self, environ: Mapping[str, str], dotenv: Mapping[str, str], dotenv_path: Path | None
+    ) -> None:
         self.environ = environ
         self.dotenv = dotenv
         self.dotenv_path = dotenv_path
@@ -255,7 +257,9 @@ def _owox_database(layers: _Layers) -> tuple[str, str] | None:
         password = layers.get("IDP_BETTER_AUTH_MYSQL_PASSWORD", "DB_PASSWORD")
         database = layers.get("IDP_BETTER_AUTH_MYSQL_DATABASE", "DB_DATABASE")
         if host is None:
-            raise ConfigError(f"{type_source} is mysql but IDP_BETTER_AUTH_MYSQL_HOST (or DB_HOST) is not set")
+            raise ConfigError(
+                f"{type_source} is mysql but IDP_BETTER_AUTH_MYSQL_HOST (or DB_HOST) is not set"
+            )
         if database is None:
             raise ConfigError(
                 f"{type_source} is mysql but IDP_BETTER_AUTH_MYSQL_DATABASE (or DB_DATABASE) is not set"
@@ -275,7 +279,9 @@ def _owox_database(layers: _Layers) -> tuple[str, str] | None:
     raise ConfigError(f"unknown database type {db_type!r} from {type_source}: use sqlite or mysql")
 
 
-def _parse_secrets(layers: _Layers, config: Mapping[str, Any], config_path: Path) -> tuple[Secrets | None, str]:
+def _parse_secrets(
+    layers: _Layers, config: Mapping[str, Any], config_path: Path
+) -> tuple[Secrets | None, str]:
     found = layers.get("IDP_BETTER_AUTH_SECRET")
     if found:
         return Secrets(current=found[0]), found[1]
@@ -291,7 +297,9 @@ def _parse_secrets(layers: _Layers, config: Mapping[str, Any], config_path: Path
                 )
             versions.append((int(version), secret.strip()))
         if len({v for v, _ in versions}) != len(versions):
-            raise ConfigError(f"invalid BETTER_AUTH_SECRETS from {found_versions[1]}: versions must be unique")
+            raise ConfigError(
+                f"invalid BETTER_AUTH_SECRETS from {found_versions[1]}: versions must be unique"
+            )
         return (
             Secrets(
                 current=versions[0][1],
@@ -448,7 +456,9 @@ def load_settings(
     else:
         base_path = str(pick("base_path", "IDP_BETTER_AUTH_BASE_PATH", default="/api/auth")).strip()
         if not base_path.startswith("/"):
-            raise ConfigError(f"invalid base path {base_path!r} from {sources['base_path']}: must start with /")
+            raise ConfigError(
+                f"invalid base path {base_path!r} from {sources['base_path']}: must start with /"
+            )
         base_path = base_path.rstrip("/") or "/"
 
     ttl_raw = pick("magic_link_ttl", "IDP_BETTER_AUTH_MAGIC_LINK_TTL", default=3600 if owox else 300)
@@ -459,7 +469,9 @@ def load_settings(
         )
     magic_link_ttl = int(ttl_text)
 
-    version_raw = str(pick("server_version", "IDP_BETTER_AUTH_VERSION", default="1.6" if owox else "1.7")).strip()
+    version_raw = str(
+        pick("server_version", "IDP_BETTER_AUTH_VERSION", default="1.6" if owox else "1.7")
+    ).strip()
     match = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.\d+)?", version_raw)
     server_version = f"{match.group(1)}.{match.group(2)}" if match else version_raw
     if server_version == "1.5":
@@ -492,7 +504,9 @@ def load_settings(
             f"unknown password hash {password_hash!r} from {sources['password_hash']}: use scrypt or argon2id"
         )
 
-    organization = owox or _parse_bool(pick("organization", "IDP_ORGANIZATION", default=False), "organization")
+    organization = owox or _parse_bool(
+        pick("organization", "IDP_ORGANIZATION", default=False), "organization"
+    )
     if owox:
         sources["organization"] = "owox flavor"
     totp_issuer = str(pick("totp_issuer", "IDP_TOTP_ISSUER", default="Better Auth"))

@@ -32,7 +32,9 @@ class Env:
     @property
     def models(self) -> tuple[Model, ...]:
         s = self.settings
-        return models_for(plugins_for(flavor=s.flavor, server_version=s.server_version, organization=s.organization))
+        return models_for(
+            plugins_for(flavor=s.flavor, server_version=s.server_version, organization=s.organization)
+        )
 
     def engine(self, *, create_file: bool = False) -> Engine:
         if self._engine is None:
@@ -51,7 +53,7 @@ class Env:
         """A connection inside one transaction: committed on success, rolled back on any error."""
         from sqlalchemy.exc import DBAPIError
 
-        from owox_idp.db.engine import connect, short_reason
+        from owox_idp.db.engine import connect
 
         conn = connect(self.engine(create_file=create_file), write=write)
         try:
@@ -83,8 +85,11 @@ def translate_db_error(exc: Exception) -> IdpError:
         return Conflict(f"the database refused the change: {reason}")
     lowered = reason.lower()
     if isinstance(exc, ProgrammingError | OperationalError) and (
-        "no such table" in lowered or "does not exist" in lowered or "doesn't exist" in lowered
-        or "no such column" in lowered or "unknown column" in lowered
+        "no such table" in lowered
+        or "does not exist" in lowered
+        or "doesn't exist" in lowered
+        or "no such column" in lowered
+        or "unknown column" in lowered
     ):
         return SchemaError(f"the schema is missing or out of date ({reason})", hint="run `idp migrate`")
     if isinstance(exc, OperationalError) and ("locked" in lowered or "busy" in lowered):

@@ -74,6 +74,7 @@ class Output:
 
     def table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """A Rich table on a terminal; tab-separated lines (with a header) otherwise."""
+
         def cell(v: Any) -> str:
             if isinstance(v, datetime):
                 return iso(v) or ""

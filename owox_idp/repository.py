@@ -264,7 +264,9 @@ class Repository:
     def count_banned(self) -> int:
         u = self.t["user"]
         return int(
-            self.conn.execute(select(func.count()).select_from(u).where(self._banned_condition())).scalar_one()
+            self.conn.execute(
+                select(func.count()).select_from(u).where(self._banned_condition())
+            ).scalar_one()
         )
 
     def count_without_password(self) -> int:
@@ -407,15 +409,19 @@ class Repository:
             func.lower(v.c.value).like(f"%{_escape_like(needle.lower())}%", escape="\\")
         )
         return [
-            Verification(r.id, r.identifier, r.value, r.expiresAt, r.createdAt) for r in self.conn.execute(stmt)
+            Verification(r.id, r.identifier, r.value, r.expiresAt, r.createdAt)
+            for r in self.conn.execute(stmt)
         ]
 
     def verifications_for_user_id(self, user_id: str) -> list[Verification]:
         """Rows whose value is the user's id: reset-password tokens, trusted devices, 2FA challenges."""
         v = self.t["verification"]
-        stmt = select(v.c.id, v.c.identifier, v.c.value, v.c.expiresAt, v.c.createdAt).where(v.c.value == user_id)
+        stmt = select(v.c.id, v.c.identifier, v.c.value, v.c.expiresAt, v.c.createdAt).where(
+            v.c.value == user_id
+        )
         return [
-            Verification(r.id, r.identifier, r.value, r.expiresAt, r.createdAt) for r in self.conn.execute(stmt)
+            Verification(r.id, r.identifier, r.value, r.expiresAt, r.createdAt)
+            for r in self.conn.execute(stmt)
         ]
 
     def delete_verifications(self, ids: Sequence[str]) -> int:
@@ -424,7 +430,9 @@ class Repository:
         v = self.t["verification"]
         return self.conn.execute(delete(v).where(v.c.id.in_(list(ids)))).rowcount
 
-    def count_verifications(self, *, expired_before: datetime | None = None, live_after: datetime | None = None) -> int:
+    def count_verifications(
+        self, *, expired_before: datetime | None = None, live_after: datetime | None = None
+    ) -> int:
         v = self.t["verification"]
         stmt = select(func.count()).select_from(v)
         if expired_before is not None:
@@ -548,7 +556,10 @@ class Repository:
     def table_has_rows(self, table_name: str) -> bool:
         from sqlalchemy import table as sa_table
 
-        return self.conn.execute(select(literal(1)).select_from(sa_table(table_name)).limit(1)).first() is not None
+        return (
+            self.conn.execute(select(literal(1)).select_from(sa_table(table_name)).limit(1)).first()
+            is not None
+        )
 
 
 def _escape_like(value: str) -> str:

@@ -8,7 +8,9 @@ from owox_idp.config import Settings
 from owox_idp.errors import InvalidInput
 
 # A practical subset of what Better Auth's z.email() accepts.
-_EMAIL = re.compile(r"^(?!\.)[A-Za-z0-9_'+\-.]*[A-Za-z0-9_+\-]@[A-Za-z0-9][A-Za-z0-9\-]*(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
+_EMAIL = re.compile(
+    r"^(?!\.)[A-Za-z0-9_'+\-.]*[A-Za-z0-9_+\-]@[A-Za-z0-9][A-Za-z0-9\-]*(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$"
+)
 _DURATION = re.compile(r"^(\d+)\s*([smhdw]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -26,7 +28,9 @@ def parse_duration(text: str, *, what: str = "duration") -> int:
     """Seconds from '3600', '90s', '30m', '12h', '7d' or '2w'."""
     match = _DURATION.match(text.strip().lower())
     if not match or int(match.group(1)) <= 0:
-        raise InvalidInput(f"invalid {what} {text!r}: use seconds or a number with s, m, h, d or w (e.g. 30m, 12h, 7d)")
+        raise InvalidInput(
+            f"invalid {what} {text!r}: use seconds or a number with s, m, h, d or w (e.g. 30m, 12h, 7d)"
+        )
     return int(match.group(1)) * _UNITS[match.group(2)]
 
 
@@ -39,7 +43,9 @@ def normalize_role(settings: Settings, role: str) -> str:
         raise InvalidInput("OWOX users have exactly one role: admin, editor or viewer")
     for part in parts:
         if part not in settings.roles:
-            raise InvalidInput(f"unknown role {part!r}: the {settings.flavor} flavor allows {', '.join(settings.roles)}")
+            raise InvalidInput(
+                f"unknown role {part!r}: the {settings.flavor} flavor allows {', '.join(settings.roles)}"
+            )
     return ",".join(dict.fromkeys(parts))
 
 

@@ -46,9 +46,7 @@ def _column_def(dialect: Dialect, layout: Layout, model: Model, f: Field, *, inl
     if f.references:
         ref_table = layout.table(f.references)
         ref_col = layout.column(f.references, "id")
-        parts.append(
-            f"references {quote(dialect, ref_table)} ({quote(dialect, ref_col)}) on delete cascade"
-        )
+        parts.append(f"references {quote(dialect, ref_table)} ({quote(dialect, ref_col)}) on delete cascade")
     return " ".join(parts)
 
 

@@ -22,7 +22,13 @@ _TYPE_MATCH = {
         "string": ("character varying", "varchar", "text", "uuid"),
         "number": ("int4", "int8", "integer", "bigint", "smallint", "numeric", "real", "double precision"),
         "boolean": ("bool", "boolean"),
-        "date": ("timestamptz", "timestamp", "date", "timestamp with time zone", "timestamp without time zone"),
+        "date": (
+            "timestamptz",
+            "timestamp",
+            "date",
+            "timestamp with time zone",
+            "timestamp without time zone",
+        ),
     },
     "mysql": {
         "string": ("varchar", "text", "uuid", "mediumtext", "longtext", "char"),
@@ -160,7 +166,9 @@ def plan_migration(
                     )
                 continue
             if f.required and col.nullable:
-                plan.warnings.append(f"column {table}.{name} is nullable but Better Auth declares it required")
+                plan.warnings.append(
+                    f"column {table}.{name} is nullable but Better Auth declares it required"
+                )
             if not _matches(dialect, f.type, col.type):
                 plan.warnings.append(
                     f"column {table}.{name} has type {col.type}; Better Auth expects a {f.type} column"

@@ -56,7 +56,13 @@ def build_url(settings: Settings, token: str, role: str | None, *, callback_url:
 
 
 def issue(
-    repo: Repository, settings: Settings, *, email: str, role: str | None, ttl: int, now: datetime,
+    repo: Repository,
+    settings: Settings,
+    *,
+    email: str,
+    role: str | None,
+    ttl: int,
+    now: datetime,
     callback_url: str | None = None,
 ) -> MagicLink:
     """Insert the verification rows for a new link and return the URL to print."""
@@ -65,7 +71,9 @@ def issue(
     expires = after(ttl, start=now)
     value = json.dumps({"type": "magic-link", "email": email}, separators=(",", ":"))
     for identifier in (token, PREFIX_17 + token):
-        repo.insert_verification(id=generate_id(), identifier=identifier, value=value, expires_at=expires, now=now)
+        repo.insert_verification(
+            id=generate_id(), identifier=identifier, value=value, expires_at=expires, now=now
+        )
     return MagicLink(url=url, token=token, expires_at=expires)
 
 

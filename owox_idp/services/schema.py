@@ -56,7 +56,9 @@ def migrate(env: Env, *, dry_run: bool, confirm: Any = None) -> MigrateResult:
         from owox_idp.db.schema import expected_indexes
 
         del ddl, expected_indexes
-        p = plan_migration(state=DbState(), models=env.models, layout=env.layout, dialect="sqlite", populated=None)
+        p = plan_migration(
+            state=DbState(), models=env.models, layout=env.layout, dialect="sqlite", populated=None
+        )
         return MigrateResult(p.statements, False, p)
 
     with env.connection(write=True, create_file=not dry_run) as conn:
@@ -152,7 +154,9 @@ def info(env: Env) -> dict[str, Any]:
     if s.config_path.exists():
         mode = s.config_path.stat().st_mode & 0o777
         if mode & 0o077:
-            warnings.append(f"config file {s.config_path} is readable by others (mode {mode:o}); use chmod 600")
+            warnings.append(
+                f"config file {s.config_path} is readable by others (mode {mode:o}); use chmod 600"
+            )
 
     try:
         from owox_idp.db.engine import dialect_of, sqlite_path
@@ -165,8 +169,10 @@ def info(env: Env) -> dict[str, Any]:
         with env.connection(write=False) as conn:
             out["database"]["reachable"] = True
             p = _plan(env, conn)
-            status = "missing" if len(p.create_tables) == len(env.models) else (
-                "behind" if p.schema_behind else ("indexes-missing" if p.statements else "up-to-date")
+            status = (
+                "missing"
+                if len(p.create_tables) == len(env.models)
+                else ("behind" if p.schema_behind else ("indexes-missing" if p.statements else "up-to-date"))
             )
             out["schema"] = {
                 "status": status,
@@ -203,7 +209,9 @@ def _counts(env: Env, conn: Any) -> dict[str, Any]:
     pending, expired = count_links(repo, env.settings, current)
     return {
         "users": repo.count_users(),
-        "users_by_role": {("(none)" if k is None else k): v for k, v in sorted(by_role.items(), key=lambda i: str(i[0]))},
+        "users_by_role": {
+            ("(none)" if k is None else k): v for k, v in sorted(by_role.items(), key=lambda i: str(i[0]))
+        },
         "admins": len(repo.active_admin_ids(env.settings.admin_roles)),
         "banned": repo.count_banned(),
         "users_without_password": repo.count_without_password(),

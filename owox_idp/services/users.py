@@ -115,7 +115,9 @@ def _ensure_organization(repo: Repository, first_user_id: str, now: datetime) ->
                 "slug": OWOX_ORG_SLUG,
                 "logo": None,
                 "createdAt": now,
-                "metadata": json.dumps({"isDefault": True, "createdBy": first_user_id}, separators=(",", ":")),
+                "metadata": json.dumps(
+                    {"isDefault": True, "createdBy": first_user_id}, separators=(",", ":")
+                ),
             }
         )
 
@@ -125,7 +127,13 @@ def _set_role(repo: Repository, settings: Settings, user: User, role: str, now: 
         _ensure_organization(repo, user.id, now)
         if repo.update_member_role(user.id, OWOX_ORG_ID, role) == 0:
             repo.insert_member(
-                {"id": generate_id(), "organizationId": OWOX_ORG_ID, "userId": user.id, "role": role, "createdAt": now}
+                {
+                    "id": generate_id(),
+                    "organizationId": OWOX_ORG_ID,
+                    "userId": user.id,
+                    "role": role,
+                    "createdAt": now,
+                }
             )
     else:
         repo.update_user(user.id, {"role": role, "updatedAt": now})
@@ -162,7 +170,9 @@ def _guard_last_admin(repo: Repository, settings: Settings, user: User, *, force
 
 def _refuse_if_owox_banned(settings: Settings, user: User, action: str) -> None:
     if settings.is_owox and user.banned:
-        raise Refused(f"{user.email} is banned: unban them before you {action}", hint=f"idp unban {user.email}")
+        raise Refused(
+            f"{user.email} is banned: unban them before you {action}", hint=f"idp unban {user.email}"
+        )
 
 
 def add_user(
@@ -187,7 +197,9 @@ def add_user(
     existing = repo.find_user_by_email(email)
     if existing is not None:
         if if_missing:
-            return AddUserResult(existing.id, existing.email, existing.role, False, None, None, existing.has_password)
+            return AddUserResult(
+                existing.id, existing.email, existing.role, False, None, None, existing.has_password
+            )
         raise UserExists(email)
 
     user_id = generate_id()
@@ -211,7 +223,13 @@ def add_user(
     if settings.is_owox:
         _ensure_organization(repo, user_id, now)
         repo.insert_member(
-            {"id": generate_id(), "organizationId": OWOX_ORG_ID, "userId": user_id, "role": role, "createdAt": now}
+            {
+                "id": generate_id(),
+                "organizationId": OWOX_ORG_ID,
+                "userId": user_id,
+                "role": role,
+                "createdAt": now,
+            }
         )
     if password_hash is not None:
         _store_password(repo, user_id, password_hash, now)
@@ -222,14 +240,23 @@ def add_user(
     )
 
 
-def bootstrap_admin(repo: Repository, settings: Settings, *, email: str, ttl: int, now: datetime) -> BootstrapResult:
+def bootstrap_admin(
+    repo: Repository, settings: Settings, *, email: str, ttl: int, now: datetime
+) -> BootstrapResult:
     email = normalize_email(email)
     admin_role = settings.admin_roles[0]
     user = repo.find_user_by_email(email)
     if user is None:
         added = add_user(
-            repo, settings, email=email, role=admin_role, name=None, password=None, ttl=ttl,
-            if_missing=False, now=now,
+            repo,
+            settings,
+            email=email,
+            role=admin_role,
+            name=None,
+            password=None,
+            ttl=ttl,
+            if_missing=False,
+            now=now,
         )
         return BootstrapResult(added.user_id, email, "created", True, added.magic_link, added.expires_at)
 
@@ -274,12 +301,19 @@ def reset_password(
         repo.delete_credential(user.id)
     sessions = 0 if keep_sessions else repo.delete_sessions(user.id)
     return ResetResult(
-        user.id, user.email, sessions, revoked_links,
-        link.url if link else None, link.expires_at if link else None, password_hash is not None,
+        user.id,
+        user.email,
+        sessions,
+        revoked_links,
+        link.url if link else None,
+        link.expires_at if link else None,
+        password_hash is not None,
     )
 
 
-def set_role(repo: Repository, settings: Settings, *, email: str, role: str, force: bool, now: datetime) -> RoleResult:
+def set_role(
+    repo: Repository, settings: Settings, *, email: str, role: str, force: bool, now: datetime
+) -> RoleResult:
     role = normalize_role(settings, role)
     user = require_user(repo, email)
     _refuse_if_owox_banned(settings, user, "change their role")
@@ -358,12 +392,16 @@ def _unban(repo: Repository, settings: Settings, user: User, now: datetime) -> b
 
 def unban(repo: Repository, settings: Settings, *, email: str, now: datetime) -> BanResult:
     user = require_user(repo, email)
-    previous_role = repo.get_owox_ban(user.id).previous_role if settings.is_owox and user.banned else user.role  # type: ignore[union-attr]
+    previous_role = (
+        repo.get_owox_ban(user.id).previous_role if settings.is_owox and user.banned else user.role
+    )  # type: ignore[union-attr]
     changed = _unban(repo, settings, user, now)
     return BanResult(user.id, user.email, False, None, None, 0, changed=changed, role=previous_role)
 
 
-def delete_user(repo: Repository, settings: Settings, *, email: str, force: bool, now: datetime) -> DeleteResult:
+def delete_user(
+    repo: Repository, settings: Settings, *, email: str, force: bool, now: datetime
+) -> DeleteResult:
     del now
     user = require_user(repo, email)
     _guard_last_admin(repo, settings, user, force=force, action="deleting them")

@@ -1,0 +1,254 @@
+"""Shared plumbing of the `idp` commands: the Typer app, global options, and `run`, the one place
+where errors become `Error: ...` on stderr and the documented exit code.
+
+The `owox_idp.cli` package is the only place that imports typer.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+
+import typer
+
+from owox_idp import __version__
+from owox_idp.errors import ExitCode, IdpError, UsageError
+
+if TYPE_CHECKING:
+    from owox_idp.config import Settings
+    from owox_idp.context import Env
+    from owox_idp.output import Output
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="idp",
+    help="Administer a Better Auth identity database (OWOX Data Marts' IdP or any Better Auth server).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+twofa_app = typer.Typer(
+    help="Two-factor (TOTP) enrolment: enable or disable for a user.", no_args_is_help=True
+)
+app.add_typer(twofa_app, name="2fa")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+YesOpt = Annotated[
+    bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (needed without a terminal).")
+]
+ForceOpt = Annotated[
+    bool, typer.Option("--force", help="Allow leaving the deployment without an active admin.")
+]
+EmailArg = Annotated[
+    str, typer.Argument(help="The user's email (matched case-insensitively).", show_default=False)
+]
+TtlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ttl",
+        help="Link lifetime: seconds or 30m, 12h, 7d (default: the configured TTL).",
+        show_default=False,
+    ),
+]
+PasswordStdinOpt = Annotated[
+    bool,
+    typer.Option(
+        "--password-stdin",
+        help="Read the password from standard input (a hidden prompt when stdin is a terminal).",
+    ),
+]
+
+
+@dataclass
+class Globals:
+    flags: dict[str, str | None]
+    config: Path | None
+    env_file: Path | None
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"idp {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    ctx: typer.Context,
+    flavor: Annotated[
+        str | None, typer.Option("--flavor", help="owox (default) or better-auth.", show_default=False)
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url", help="sqlite:///file.db, postgresql://... or mysql://...", show_default=False
+        ),
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="The server's public URL.", show_default=False)
+    ] = None,
+    server_version: Annotated[
+        str | None,
+        typer.Option("--server-version", help="Better Auth version: 1.4, 1.6 or 1.7.", show_default=False),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", help="TOML config file (default: ~/.config/owox-idp/config.toml).", show_default=False
+        ),
+    ] = None,
+    env_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--env-file",
+            "-e",
+            help="A .env file (default: ./.env); never overrides the environment.",
+            show_default=False,
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Administer a Better Auth identity database directly: users, roles, links, sessions, 2FA, schema."""
+    del version
+    ctx.obj = Globals(
+        flags={
+            "flavor": flavor,
+            "database_url": database_url,
+            "base_url": base_url,
+            "server_version": server_version,
+        },
+        config=config,
+        env_file=env_file,
+    )
+
+
+# ----------------------------------------------------------------------------- plumbing
+
+
+def _output() -> Output:
+    from owox_idp.output import Output
+
+    return Output.default()
+
+
+def _settings(ctx: typer.Context, *, config_must_exist: bool = True) -> Settings:
+    from owox_idp.config import load_settings
+
+    g: Globals = ctx.obj
+    return load_settings(
+        flags=g.flags, env_file=g.env_file, config_path=g.config, config_must_exist=config_must_exist
+    )
+
+
+def _env(ctx: typer.Context) -> Env:
+    from owox_idp.context import Env
+
+    return Env(_settings(ctx))
+
+
+def _exit(code: int) -> NoReturn:
+    raise typer.Exit(code)
+
+
+def _run(fn: Callable[[Output], None]) -> None:
+    """Run a command body; the one place where errors turn into messages and exit codes."""
+    out = _output()
+    try:
+        fn(out)
+    except IdpError as exc:
+        out.error(exc.message, exc.hint)
+        _exit(int(exc.exit_code))
+    except KeyboardInterrupt:
+        out.error("interrupted; nothing was changed")
+        _exit(int(ExitCode.INTERRUPTED))
+    except (typer.Exit, typer.Abort, SystemExit):
+        raise
+    except Exception as exc:  # an unexpected failure: one line, no locals (they may hold secrets)
+        if os.environ.get("IDP_DEBUG"):
+            raise
+        out.error(
+            f"unexpected failure: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(
+                ": "
+            ),
+            "set IDP_DEBUG=1 to see the traceback",
+        )
+        _exit(int(ExitCode.FAILURE))
+
+
+def _with_repo(env: Env, *, write: bool, body: Callable[[Any], T]) -> T:
+    try:
+        with env.repository(write=write) as repo:
+            return body(repo)
+    finally:
+        env.close()
+
+
+def _read_password(out: Output) -> str:
+    if sys.stdin is not None and sys.stdin.isatty():
+        import getpass
+
+        first = getpass.getpass("New password: ", stream=sys.stderr)
+        second = getpass.getpass("Repeat it: ", stream=sys.stderr)
+        if first != second:
+            from owox_idp.errors import InvalidInput
+
+            raise InvalidInput("the two passwords differ")
+        return first
+    data = sys.stdin.read() if sys.stdin is not None else ""
+    if data.endswith("\r\n"):
+        data = data[:-2]
+    elif data.endswith("\n"):
+        data = data[:-1]
+    if not data:
+        from owox_idp.errors import InvalidInput
+
+        raise InvalidInput("no password on standard input (--password-stdin reads it from there)")
+    del out
+    return data
+
+
+def _confirm(out: Output, question: str, *, yes: bool, command: str) -> None:
+    if yes:
+        return
+    if sys.stdin is None or not sys.stdin.isatty():
+        raise UsageError(f"{command} changes data and needs confirmation: pass --yes when not on a terminal")
+    out.stderr.write(f"{question} [y/N] ")
+    out.stderr.flush()
+    answer = sys.stdin.readline().strip().lower()
+    if answer not in ("y", "yes"):
+        from owox_idp.errors import Refused
+
+        raise Refused("not confirmed; nothing was changed")
+
+
+def _ttl(settings: Settings, ttl: str | None) -> int:
+    from owox_idp.validation import parse_duration
+
+    return parse_duration(ttl, what="--ttl") if ttl else settings.magic_link_ttl
+
+
+def _warn_ttl(out: Output, settings: Settings, ttl: int) -> None:
+    from owox_idp.config import ROLE_TOKEN_LIFETIME
+
+    if settings.is_owox and ttl > ROLE_TOKEN_LIFETIME:
+        out.warn(
+            f"the link lives {ttl}s but OWOX's role token expires after {ROLE_TOKEN_LIFETIME}s: "
+            "opened later, it signs the user in without applying the role (the role is already stored)"
+        )
+
+
+def _iso(value: Any) -> str:
+    from owox_idp.clock import iso
+
+    return iso(value) or "-"
