@@ -114,3 +114,19 @@ def idp(db: TestDatabase, tmp_path: Path) -> IdpRunner:
 def idp_sqlite(sqlite_db: TestDatabase, tmp_path: Path) -> IdpRunner:
     """The CLI on a fresh SQLite database only, for tests that do not depend on the dialect."""
     return _runner(sqlite_db, tmp_path)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say plainly which parts did not run here (a database server or Node missing)."""
+    reasons: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = getattr(report, "longrepr", None)
+        text = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+        if "not reachable" in text or "node" in text.lower():
+            key = text.removeprefix("Skipped: ")
+            reasons[key] = reasons.get(key, 0) + 1
+    if reasons:
+        terminalreporter.section("not run on this machine")
+        for reason, count in sorted(reasons.items()):
+            terminalreporter.write_line(f"{count} test(s) skipped: {reason}")
+        terminalreporter.write_line("CI sets IDP_TEST_REQUIRE_ALL=1, which turns these skips into failures.")

@@ -1,0 +1,51 @@
+"""Sessions: tests (the whole suite, incl. the interop tests against the real Better Auth server),
+lint and typecheck. `nox -s tests lint typecheck` is the README's test command and what CI runs."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import nox
+
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["tests", "lint", "typecheck"]
+
+ROOT = Path(__file__).parent
+INTEROP_NODE = ROOT / "tests" / "interop" / "node"
+
+
+def _install_interop_packages(session: nox.Session) -> None:
+    """npm ci for the interop server, skipped when the lockfile has not changed since the last one."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        session.warn("node/npm not found: the interop tests against the real Better Auth server will be skipped")
+        return
+    lock = INTEROP_NODE / "package-lock.json"
+    stamp = INTEROP_NODE / "node_modules" / ".idp-lock-sha256"
+    digest = hashlib.sha256(lock.read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text().strip() == digest:
+        return
+    with session.chdir(INTEROP_NODE):
+        session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
+    stamp.write_text(digest)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    session.install("-e", ".[test]")
+    _install_interop_packages(session)
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install("ruff>=0.5")
+    session.run("ruff", "check", "owox_idp", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "format", "--check", "owox_idp", "tests", "benchmarks", "noxfile.py")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    session.install("-e", ".", "mypy>=1.10")
+    session.run("mypy")
