@@ -22,8 +22,11 @@ def _default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def to_json(data: Any) -> str:
-    return json.dumps(data, default=_default, indent=2, ensure_ascii=False)
+def to_json(data: Any, *, pretty: bool = False) -> str:
+    """Compact (one line, so that a loop can append JSON Lines) unless `pretty` (a terminal)."""
+    if pretty:
+        return json.dumps(data, default=_default, indent=2, ensure_ascii=False)
+    return json.dumps(data, default=_default, ensure_ascii=False, separators=(", ", ": "))
 
 
 @dataclass
@@ -48,7 +51,7 @@ class Output:
         return self.stdout_tty and "NO_COLOR" not in os.environ
 
     def json(self, data: Any) -> None:
-        self.stdout.write(to_json(data) + "\n")
+        self.stdout.write(to_json(data, pretty=self.stdout_tty) + "\n")
 
     def result(self, text: str) -> None:
         self.stdout.write(text + "\n")

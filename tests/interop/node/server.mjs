@@ -4,11 +4,14 @@
 //   IDP_INTEROP_PORT   the port to listen on (chosen by the pytest fixture); everything else as in
 //                      auth.mjs (IDP_INTEROP_PROFILE, _DIALECT, _DB, _BASE_URL, _SECRET, ...)
 //
+// One test-only route outside the auth base path: GET /__interop/captured answers what the server
+// would have e-mailed (magic links and reset links it issued itself), as JSON.
+//
 // Prints one line `listening <baseURL>` on stdout once it accepts connections; errors go to stderr.
 // SIGTERM / SIGINT close the server and the database pool, then exit 0.
 import http from "node:http";
 
-import { createAuth, settings } from "./auth.mjs";
+import { captured, createAuth, settings } from "./auth.mjs";
 
 const s = settings();
 const port = Number(process.env.IDP_INTEROP_PORT);
@@ -22,6 +25,11 @@ const { toNodeHandler } = await import(`${pkg}/node`);
 const handler = toNodeHandler(auth);
 
 const server = http.createServer((req, res) => {
+  if (req.url === "/__interop/captured") {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify(captured));
+    return;
+  }
   handler(req, res).catch((error) => {
     process.stderr.write(`server.mjs: ${req.method} ${req.url}: ${error?.stack || error}\n`);
     if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
