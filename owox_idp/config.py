@@ -481,6 +481,8 @@ def load_settings(
             f"unsupported Better Auth version {version_raw!r} from {sources['server_version']}: use 1.4, 1.6 or 1.7"
         )
 
+    roles: tuple[str, ...]
+    admin_roles: tuple[str, ...]
     if owox:
         roles, admin_roles = OWOX_ROLES, OWOX_ADMIN_ROLES
         sources["roles"] = sources["admin_roles"] = "owox flavor"

@@ -95,6 +95,7 @@ class Repository:
         self.conn = conn
         self.t = tables
         self.owox = flavor == "owox"
+        self._ban_table_known: bool | None = None
 
     # ------------------------------------------------------------------ users
     def _user_select(self) -> Any:
@@ -297,10 +298,11 @@ class Repository:
         """Ids of users holding an admin role and not banned."""
         u = self.t["user"]
         role_cond = or_(*(self._role_condition(r) for r in admin_roles))
-        banned = self._banned_condition()
-        stmt = select(u.c.id).where(role_cond, ~banned)
-        if not self.owox:
-            stmt = select(u.c.id).where(role_cond, or_(u.c.banned.is_(None), u.c.banned == False))  # noqa: E712
+        if self.owox:
+            not_banned = ~self._banned_condition()
+        else:
+            not_banned = or_(u.c.banned.is_(None), u.c.banned == False)  # noqa: E712 - SQL comparison
+        stmt = select(u.c.id).where(role_cond, not_banned)
         return [r[0] for r in self.conn.execute(stmt)]
 
     # ---------------------------------------------------------------- accounts
@@ -482,8 +484,6 @@ class Repository:
         return self.conn.execute(delete(i).where(i.c.inviterId == user_id)).rowcount
 
     # ------------------------------------------------------------- owox bans
-    _ban_table_known: bool | None = None
-
     def owox_ban_table_exists(self) -> bool:
         if self._ban_table_known is None:
             from sqlalchemy import inspect

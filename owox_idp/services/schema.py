@@ -51,11 +51,8 @@ def migrate(env: Env, *, dry_run: bool, confirm: Any = None) -> MigrateResult:
     url = env.settings.database_url
     if dry_run and dialect_of(url) == "sqlite" and not sqlite_path(url).exists():
         # nothing exists yet: the plan is the full schema, computed without creating the file
-        from owox_idp.db import ddl
         from owox_idp.db.migrate import DbState
-        from owox_idp.db.schema import expected_indexes
 
-        del ddl, expected_indexes
         p = plan_migration(
             state=DbState(), models=env.models, layout=env.layout, dialect="sqlite", populated=None
         )

@@ -342,9 +342,8 @@ def ban(
     _guard_last_admin(repo, settings, user, force=force, action="banning them")
     if settings.is_owox:
         repo.ensure_owox_ban_table()  # DDL first: MySQL commits implicitly around it
-        if repo.get_owox_ban(user.id) is not None:
-            ban_row = repo.get_owox_ban(user.id)
-            assert ban_row is not None
+        ban_row = repo.get_owox_ban(user.id)
+        if ban_row is not None:
             return BanResult(user.id, user.email, True, ban_row.reason, ban_row.expires_at, 0, changed=False)
         credential = repo.get_credential(user.id)
         repo.insert_owox_ban(
@@ -392,11 +391,12 @@ def _unban(repo: Repository, settings: Settings, user: User, now: datetime) -> b
 
 def unban(repo: Repository, settings: Settings, *, email: str, now: datetime) -> BanResult:
     user = require_user(repo, email)
-    previous_role = (
-        repo.get_owox_ban(user.id).previous_role if settings.is_owox and user.banned else user.role
-    )  # type: ignore[union-attr]
+    role = user.role
+    if settings.is_owox:
+        ban_row = repo.get_owox_ban(user.id)
+        role = ban_row.previous_role if ban_row else user.role
     changed = _unban(repo, settings, user, now)
-    return BanResult(user.id, user.email, False, None, None, 0, changed=changed, role=previous_role)
+    return BanResult(user.id, user.email, False, None, None, 0, changed=changed, role=role)
 
 
 def delete_user(

@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 import sqlalchemy as sa
-
 from conftest import TEST_SECRET, IdpRunner
+
 from owox_idp.crypto.passwords import verify_password
 from owox_idp.crypto.roletoken import decrypt_role
 from owox_idp.db.types import parse_date
