@@ -80,7 +80,8 @@ class Output:
 
         def cell(v: Any) -> str:
             if isinstance(v, datetime):
-                return iso(v) or ""
+                full = iso(v) or ""
+                return full[:16].replace("T", " ") if self.stdout_tty else full
             if isinstance(v, bool):
                 return "yes" if v else "no"
             return "" if v is None else str(v)
