@@ -88,6 +88,7 @@ class UserFilter:
     banned: bool | None = None
     limit: int | None = None
     offset: int = 0
+    after: tuple[datetime, str] | None = None  # keyset cursor: (createdAt, id) of the last row seen
 
 
 class Repository:
@@ -197,6 +198,10 @@ class Repository:
         if flt.banned is not None:
             cond = self._banned_condition()
             conds.append(cond if flt.banned else ~cond)
+        if flt.after is not None:  # keyset: rows strictly after the cursor, newest first
+            created = self._keyset_date(flt.after[0])
+            conds.append(u.c.createdAt <= created)  # the range bound an index on createdAt can use
+            conds.append(or_(u.c.createdAt < created, u.c.id < flt.after[1]))
         if conds:
             stmt = stmt.where(and_(*conds))
         stmt = stmt.order_by(u.c.createdAt.desc(), u.c.id.desc())
@@ -560,6 +565,128 @@ class Repository:
             self.conn.execute(select(literal(1)).select_from(sa_table(table_name)).limit(1)).first()
             is not None
         )
+
+    # ---- sessions & two-factor (issue 5)
+    def find_session(self, session_id: str) -> Session | None:
+        s = self.t["session"]
+        row = self.conn.execute(self._session_select().where(s.c.id == session_id)).mappings().first()
+        return self._to_session(row) if row else None
+
+    def get_two_factor_lock(self, user_id: str) -> tuple[int | None, datetime | None] | None:
+        """(failedVerificationCount, lockedUntil) of the user's twoFactor row; None without a row or
+        on a server version without those columns (Better Auth 1.4)."""
+        if not self.t.has("twoFactor"):
+            return None
+        tf = self.t["twoFactor"]
+        if "failedVerificationCount" not in tf.c or "lockedUntil" not in tf.c:
+            return None
+        row = self.conn.execute(
+            select(tf.c.failedVerificationCount, tf.c.lockedUntil).where(tf.c.userId == user_id)
+        ).first()
+        return (row[0], row[1]) if row else None
+
+    def delete_verifications_by_identifier(self, identifiers: Sequence[str]) -> int:
+        if not identifiers:
+            return 0
+        v = self.t["verification"]
+        return self.conn.execute(delete(v).where(v.c.identifier.in_(list(identifiers)))).rowcount
+
+    # ---- bulk (issue 6)
+    def users_by_emails(self, emails: Sequence[str], *, chunk: int = 500) -> dict[str, User]:
+        """Existing users whose stored email is one of `emails` (lower-case), keyed by lower-case email;
+        one query per `chunk` emails, on the unique index."""
+        u = self.t["user"]
+        base = self._with_owox_ban(self._user_select())
+        found: dict[str, User] = {}
+        for start in range(0, len(emails), chunk):
+            part = list(emails[start : start + chunk])
+            for row in self.conn.execute(base.where(u.c.email.in_(part))).mappings():
+                user = self._to_user(row)
+                found.setdefault(user.email.lower(), user)
+        return found
+
+    def users_with_mixed_case_email(self) -> list[User]:
+        """Users whose stored email has upper-case letters (written by other tools): one scan."""
+        u = self.t["user"]
+        stmt = self._with_owox_ban(self._user_select()).where(u.c.email != func.lower(u.c.email))
+        return [self._to_user(r) for r in self.conn.execute(stmt).mappings()]
+
+    def insert_rows(self, model: str, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert many rows of one table in one statement execution (executemany); every row has the
+        same keys (logical field names)."""
+        if rows:
+            self.conn.execute(insert(self.t[model]), list(rows))
+
+    def update_users_by_id(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Update many users in one executemany; each row holds `id` and the same other keys."""
+        from sqlalchemy import bindparam
+
+        if not rows:
+            return
+        u = self.t["user"]
+        keys = [k for k in rows[0] if k != "id"]
+        stmt = (
+            update(u)
+            .where(u.c.id == bindparam("b_id"))
+            .values({u.c[k]: bindparam(f"b_{k}", type_=u.c[k].type) for k in keys})
+        )
+        self.conn.execute(stmt, [{f"b_{k}": v for k, v in r.items()} for r in rows])
+
+    def update_member_roles(self, pairs: Sequence[tuple[str, str]], org_id: str) -> None:
+        """Set the role of many (user id, role) memberships of `org_id` in one executemany."""
+        from sqlalchemy import bindparam
+
+        if not pairs:
+            return
+        m = self.t["member"]
+        stmt = (
+            update(m)
+            .where(m.c.userId == bindparam("b_user"), m.c.organizationId == org_id)
+            .values(role=bindparam("b_role"))
+        )
+        self.conn.execute(stmt, [{"b_user": user_id, "b_role": role} for user_id, role in pairs])
+
+    def json_verification_values(self) -> list[tuple[str, str]]:
+        """(id, value) of every verification row whose value is a JSON object (magic links)."""
+        v = self.t["verification"]
+        stmt = select(v.c.id, v.c.value).where(v.c.value.like("{%"))
+        return [(r[0], r[1]) for r in self.conn.execute(stmt)]
+
+    def users_after_id(self, after_id: str | None, *, limit: int, role: str | None) -> list[User]:
+        """One keyset page of users in primary-key order: constant memory, never an OFFSET."""
+        u = self.t["user"]
+        stmt = self._with_owox_ban(self._user_select())
+        if after_id is not None:
+            stmt = stmt.where(u.c.id > after_id)
+        if role is not None:
+            stmt = stmt.where(self._role_condition(role))
+        stmt = stmt.order_by(u.c.id).limit(limit)
+        return [self._to_user(r) for r in self.conn.execute(stmt).mappings()]
+
+    def count_expired(self, model: str, before: datetime) -> int:
+        t = self.t[model]
+        stmt = select(func.count()).select_from(t).where(t.c.expiresAt < before)
+        return int(self.conn.execute(stmt).scalar_one())
+
+    def expired_ids(self, model: str, before: datetime, *, limit: int) -> list[str]:
+        t = self.t[model]
+        stmt = select(t.c.id).where(t.c.expiresAt < before).limit(limit)
+        return [r[0] for r in self.conn.execute(stmt)]
+
+    def delete_by_ids(self, model: str, ids: Sequence[str]) -> int:
+        if not ids:
+            return 0
+        t = self.t[model]
+        return int(self.conn.execute(delete(t).where(t.c.id.in_(list(ids)))).rowcount)
+
+    def _keyset_date(self, value: datetime) -> Any:
+        """A bound date for keyset comparisons at the column's full precision (PostgreSQL keeps
+        microseconds that BADate would round away)."""
+        if self.conn.dialect.name == "postgresql":
+            from sqlalchemy import DateTime
+
+            return literal(value, DateTime(timezone=True))
+        return literal(value, BADate())
 
 
 def _escape_like(value: str) -> str:

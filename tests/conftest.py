@@ -25,7 +25,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from dbutil import TestDatabase, fresh_database, selected_dialects  # noqa: E402
+from dbutil import TestDatabase, fresh_database, selected_dialects
 
 TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef0123456789"
 

@@ -30,6 +30,13 @@ if TYPE_CHECKING:
 def migrate_cmd(
     ctx: typer.Context,
     sql: Annotated[bool, typer.Option("--sql", help="Print the statements and change nothing.")] = False,
+    indexes: Annotated[
+        bool,
+        typer.Option(
+            "--indexes",
+            help="Also create idp's own indexes (idp_*) that make the newest-first listings fast.",
+        ),
+    ] = False,
     yes: YesOpt = False,
     json_: JsonOpt = False,
 ) -> None:
@@ -50,7 +57,7 @@ def migrate_cmd(
             return True
 
         try:
-            result = schema.migrate(env, dry_run=sql, confirm=confirm)
+            result = schema.migrate(env, dry_run=sql, confirm=confirm, indexes=indexes)
         finally:
             env.close()
         for warning in result.plan.warnings:

@@ -412,6 +412,14 @@ def list_users_cmd(
         typer.Option("--limit", help="At most this many (default 100 on a terminal).", show_default=False),
     ] = None,
     offset: Annotated[int, typer.Option("--offset", help="Skip this many.")] = 0,
+    after: Annotated[
+        str | None,
+        typer.Option(
+            "--after",
+            help="Keyset paging: the users after this cursor (printed on stderr after a full page).",
+            show_default=False,
+        ),
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """List users, newest first."""
@@ -419,17 +427,33 @@ def list_users_cmd(
     def body(out: Output) -> None:
         from owox_idp.services import users
 
+        if after is not None and offset:
+            raise UsageError("use --after or --offset, not both")
         env = _env(ctx)
         page = limit if limit is not None else (100 if out.stdout_tty and not json_ else None)
         rows = _with_repo(
             env,
             write=False,
             body=lambda repo: users.list_users(
-                repo, env.settings, role=role, search=search, banned=banned, limit=page, offset=offset
+                repo,
+                env.settings,
+                role=role,
+                search=search,
+                banned=banned,
+                limit=page,
+                offset=offset,
+                cursor=after,
             ),
+        )
+        next_page = (
+            f"Next page: --after {users.page_cursor(rows[-1])}"
+            if page is not None and rows and len(rows) == page
+            else None
         )
         if json_:
             out.json([_user_json(u) for u in rows])
+            if next_page:
+                out.message(next_page)
             return
         out.table(
             ["email", "name", "role", "password", "banned", "2fa", "created"],
@@ -438,8 +462,8 @@ def list_users_cmd(
                 for u in rows
             ],
         )
-        if out.stdout_tty and page is not None and len(rows) == page:
-            out.message(f"Showing {page}; use --offset {offset + page} for more, or --limit.")
+        if next_page:
+            out.message(f"Showing {page}. {next_page}")
 
     _run(body)
 

@@ -218,3 +218,24 @@ def expected_indexes(models: Iterable[Model], layout: Layout) -> list[ExpectedIn
                 column = layout.column(model.name, f.name)
                 out.append(ExpectedIndex(table, index_name(table, column), (column,)))
     return out
+
+
+# idp's own indexes, created only by `idp migrate --indexes` (opt-in, additive): the newest-first
+# listings and their keyset paging (`ORDER BY createdAt DESC, id DESC`). The `idp_` prefix marks them as
+# ours; Better Auth's migration only looks for the indexes it declares, so these never make it want a
+# change.
+IDP_INDEXES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("user", ("createdAt", "id")),
+    ("session", ("createdAt", "id")),
+)
+
+
+def idp_indexes(models: Iterable[Model], layout: Layout) -> list[ExpectedIndex]:
+    present = {m.name for m in models}
+    out: list[ExpectedIndex] = []
+    for model, fields in IDP_INDEXES:
+        if model in present:
+            table = layout.table(model)
+            columns = tuple(layout.column(model, f) for f in fields)
+            out.append(ExpectedIndex(table, f"idp_{table}_{'_'.join(columns)}_idx", columns))
+    return out

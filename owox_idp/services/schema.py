@@ -27,7 +27,8 @@ def plan(env: Env) -> Plan:
         return _plan(env, conn)
 
 
-def _plan(env: Env, conn: Any) -> Plan:
+def _plan(env: Env, conn: Any, *, indexes: bool = False) -> Plan:
+    from owox_idp.db.schema import idp_indexes
     from owox_idp.repository import Repository, Tables
 
     tables = [env.layout.table(m.name) for m in env.models]
@@ -39,11 +40,13 @@ def _plan(env: Env, conn: Any) -> Plan:
         layout=env.layout,
         dialect=env.dialect,
         populated=repo.table_has_rows,
+        extra_indexes=idp_indexes(env.models, env.layout) if indexes else None,
     )
 
 
-def migrate(env: Env, *, dry_run: bool, confirm: Any = None) -> MigrateResult:
-    """Compute the plan and, unless `dry_run`, apply it in one transaction. `confirm(plan)` may veto."""
+def migrate(env: Env, *, dry_run: bool, confirm: Any = None, indexes: bool = False) -> MigrateResult:
+    """Compute the plan and, unless `dry_run`, apply it in one transaction. `confirm(plan)` may veto.
+    `indexes` adds idp's own indexes for fast listings (`idp migrate --indexes`)."""
     from sqlalchemy.exc import DBAPIError
 
     from owox_idp.db.engine import dialect_of, sqlite_path
@@ -52,14 +55,20 @@ def migrate(env: Env, *, dry_run: bool, confirm: Any = None) -> MigrateResult:
     if dry_run and dialect_of(url) == "sqlite" and not sqlite_path(url).exists():
         # nothing exists yet: the plan is the full schema, computed without creating the file
         from owox_idp.db.migrate import DbState
+        from owox_idp.db.schema import idp_indexes
 
         p = plan_migration(
-            state=DbState(), models=env.models, layout=env.layout, dialect="sqlite", populated=None
+            state=DbState(),
+            models=env.models,
+            layout=env.layout,
+            dialect="sqlite",
+            populated=None,
+            extra_indexes=idp_indexes(env.models, env.layout) if indexes else None,
         )
         return MigrateResult(p.statements, False, p)
 
     with env.connection(write=True, create_file=not dry_run) as conn:
-        p = _plan(env, conn)
+        p = _plan(env, conn, indexes=indexes)
         if p.unsafe:
             raise Refused(p.unsafe[0], hint="nothing was changed")
         if dry_run or p.empty:

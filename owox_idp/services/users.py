@@ -431,6 +431,7 @@ def list_users(
     banned: bool | None,
     limit: int | None,
     offset: int,
+    cursor: str | None = None,
 ) -> list[User]:
     if role is not None:
         role = normalize_role(settings, role)
@@ -438,7 +439,36 @@ def list_users(
         raise InvalidInput("--limit must be at least 1")
     if offset < 0:
         raise InvalidInput("--offset cannot be negative")
-    return repo.list_users(UserFilter(role=role, search=search, banned=banned, limit=limit, offset=offset))
+    after_row = parse_cursor(cursor) if cursor is not None else None
+    return repo.list_users(
+        UserFilter(role=role, search=search, banned=banned, limit=limit, offset=offset, after=after_row)
+    )
+
+
+def page_cursor(user: User) -> str:
+    """The keyset cursor after `user` in a newest-first listing: `<created_at>,<id>`, the same two values
+    `--json` prints (microseconds kept when the database has them)."""
+    from owox_idp.clock import iso
+
+    created = user.created_at
+    if created is None:
+        raise InvalidInput(f"user {user.email} has no createdAt: keyset paging needs one")
+    text = iso(created) or ""
+    if created.microsecond % 1000:
+        text = text[:-4] + f"{created.microsecond:06d}Z"
+    return f"{text},{user.id}"
+
+
+def parse_cursor(cursor: str) -> tuple[datetime, str]:
+    from owox_idp.db.types import parse_date
+
+    created_text, sep, user_id = cursor.strip().partition(",")
+    created = parse_date(created_text) if sep and "T" in created_text else None
+    if created is None or not user_id:
+        raise InvalidInput(
+            f"invalid cursor {cursor!r}: expected <created_at>,<id> as printed after a full page"
+        )
+    return created, user_id
 
 
 def show_user(repo: Repository, settings: Settings, *, email: str, now: datetime) -> UserDetails:

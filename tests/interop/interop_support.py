@@ -8,6 +8,7 @@ asserted.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -17,7 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -28,7 +29,7 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
-from dbutil import TestDatabase  # noqa: E402
+from dbutil import TestDatabase
 
 NODE_DIR = Path(__file__).parent / "node"
 SECRET = "interop-secret-0123456789abcdef0123456789abcdef"
@@ -164,7 +165,7 @@ class AuthServer:
                 )
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
-                if "listening" in self.stdout_path.read_text(errors="replace"):
+                if "listening" in self.stdout_path.read_text(errors="replace") and self._accepts():
                     return
                 if self.proc.poll() is not None:
                     break
@@ -176,6 +177,13 @@ class AuthServer:
         raise ServerError(
             f"the Better Auth server ({self.profile} on {self.db.dialect}) did not start:\n{last or '(no stderr)'}"
         )
+
+    def _accepts(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return True
+        except OSError:
+            return False
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -326,6 +334,41 @@ def run_idp(env: dict[str, str], *args: str, input: str | None = None) -> CliRes
     return CliResult(result.exit_code, result.stdout, result.stderr)
 
 
+def run_idp_subprocess(
+    env: dict[str, str], *args: str, input: str | None = None, tz: str | None = None
+) -> CliResult:
+    """`python -m owox_idp ARGS` as a separate process (the real entry point), optionally in another
+    local time zone; it sees only `env` plus PATH/HOME and the test's XDG directories."""
+    keep = ("PATH", "HOME", "LANG", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "SYSTEMROOT")
+    full = {k: v for k, v in os.environ.items() if k in keep} | env | ({"TZ": tz} if tz else {})
+    proc = subprocess.run(
+        [sys.executable, "-m", "owox_idp", *args],
+        input=input,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+@contextlib.contextmanager
+def local_time_zone(name: str) -> Iterator[None]:
+    """Run in-process code (idp) as if the machine's local time zone were `name`."""
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = name
+    time.tzset()
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = old
+        time.tzset()
+
+
 @cache
 def idp_commands() -> frozenset[str]:
     """The commands `idp --help` lists (and `idp 2fa --help`, as `2fa enable` ...), read from the same
@@ -433,9 +476,16 @@ class Stack:
         return r.json()
 
     def add_user(
-        self, prefix: str, *, role: str | None = None, password: str | None = None, ttl: str | None = None
+        self,
+        prefix: str,
+        *,
+        role: str | None = None,
+        password: str | None = None,
+        ttl: str | None = None,
+        subprocess_tz: str | None = None,
     ) -> dict[str, Any]:
-        """`idp add-user` a new unique email; returns its JSON (with `password` added when given)."""
+        """`idp add-user` a new unique email; returns its JSON (with `password` added when given).
+        With `subprocess_tz`, idp runs as its own process in that local time zone."""
         args = ["add-user", unique_email(prefix)]
         if role:
             args += ["--role", role]
@@ -443,7 +493,13 @@ class Stack:
             args += ["--ttl", ttl]
         if password is not None:
             args.append("--password-stdin")
-        data: dict[str, Any] = self.idp_json(*args, input=(password + "\n") if password is not None else None)
+        stdin = (password + "\n") if password is not None else None
+        if subprocess_tz:
+            r = run_idp_subprocess(self.idp_env, *args, "--json", input=stdin, tz=subprocess_tz)
+            assert r.exit_code == 0, f"idp {' '.join(args)} failed: {r}"
+            data: dict[str, Any] = r.json()
+        else:
+            data = self.idp_json(*args, input=stdin)
         assert data["created"] is True and data["magic_link"], data
         data["password"] = password
         return data
@@ -504,9 +560,10 @@ class Stack:
         return b
 
     def link_fails(self, printed_link: str) -> Response:
+        """The server refuses the link's token as unknown or expired (not for some other reason)."""
         r, b = self.open_link(printed_link)
         assert not b.cookies.get(self.session_cookie), f"a dead link still gave a session: {r} {r.headers}"
-        assert r.status >= 400 or "error=" in r.location, f"a dead link was accepted: {r} {r.location}"
+        assert r.status == 302 and "error=INVALID_TOKEN" in r.location, f"unexpected answer: {r} {r.location}"
         return r
 
     def role_token(self, printed_link: str) -> str:
@@ -625,7 +682,15 @@ def _catalog(conn: Any, dialect: str, tables: Iterable[str]) -> list[Any]:
         rows = conn.exec_driver_sql(
             "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name"
         )
-        return [(t, n, tb, " ".join((sql or "").split())) for t, n, tb, sql in rows]
+        out: list[Any] = [(t, n, tb, " ".join((sql or "").split())) for t, n, tb, sql in rows]
+        # the inspector skips inline `unique` (sqlite_autoindex_*): the pragmas list every index
+        for table in tables:
+            out += [("column", table, *r) for r in conn.exec_driver_sql(f'PRAGMA table_info("{table}")')]
+            for seq, name, unique, origin, partial in conn.exec_driver_sql(f'PRAGMA index_list("{table}")'):
+                cols = [r[2] for r in conn.exec_driver_sql(f'PRAGMA index_info("{name}")')]
+                out.append(("index", table, seq, name, unique, origin, partial, cols))
+            out += [("fk", table, *r) for r in conn.exec_driver_sql(f'PRAGMA foreign_key_list("{table}")')]
+        return out
     if dialect == "postgresql":
         columns = conn.exec_driver_sql(
             "SELECT table_name, ordinal_position, column_name, data_type, character_maximum_length,"

@@ -4,13 +4,17 @@ the server runs on a schema idp made, and idp runs on a schema the server made."
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from conftest import COMBOS, combo_id
-from dbutil import TestDatabase, fresh_database
+from dbutil import fresh_database
 from interop_support import (
     PASSWORD,
+    CliResult,
     Stack,
     describe_schema,
     idp_settings_env,
@@ -21,23 +25,32 @@ from interop_support import (
     unique_email,
 )
 
+if TYPE_CHECKING:
+    from dbutil import TestDatabase
+
 pytestmark = pytest.mark.interop
 
 
 @pytest.fixture(params=COMBOS, ids=combo_id)
-def profile_db(request: pytest.FixtureRequest, node_ready: None, tmp_path: Path):
-    """(profile, a fresh empty database, a second fresh empty database)."""
-    profile, dialect = request.param
-    with fresh_database(dialect, tmp_path) as a, fresh_database(dialect, tmp_path) as b:
-        yield profile, a, b
+def combo(request: pytest.FixtureRequest, node_ready: None) -> tuple[str, str]:
+    """(profile, dialect)"""
+    return request.param
 
 
-def _idp(profile: str, db: TestDatabase, *args: str, input: str | None = None):
+@pytest.fixture
+def new_db(tmp_path: Path) -> Iterator[Callable[[str], TestDatabase]]:
+    """Makes fresh empty databases of a dialect, all dropped after the test."""
+    with contextlib.ExitStack() as stack:
+        yield lambda dialect: stack.enter_context(fresh_database(dialect, tmp_path))
+
+
+def _idp(profile: str, db: TestDatabase, *args: str, input: str | None = None) -> CliResult:
     return run_idp(idp_settings_env(profile, db, "http://127.0.0.1:3000"), *args, input=input)
 
 
-def test_migrate_sql_equals_the_servers_statements(profile_db) -> None:
-    profile, db, _ = profile_db
+def test_migrate_sql_equals_the_servers_statements(combo: tuple[str, str], new_db) -> None:
+    profile, dialect = combo
+    db = new_db(dialect)
     theirs, stderr = server_schema_sql(profile, db)
     assert theirs, f"the server's migration printed nothing on an empty database: {stderr}"
     r = _idp(profile, db, "migrate", "--sql")
@@ -49,8 +62,9 @@ def test_migrate_sql_equals_the_servers_statements(profile_db) -> None:
     assert [s.rstrip(";").strip() for s in r.json()["statements"]] == theirs
 
 
-def test_migrate_builds_the_servers_schema(profile_db) -> None:
-    profile, ours, theirs = profile_db
+def test_migrate_builds_the_servers_schema(combo: tuple[str, str], new_db) -> None:
+    profile, dialect = combo
+    ours, theirs = new_db(dialect), new_db(dialect)
     r = _idp(profile, ours, "migrate", "--yes")
     assert r.exit_code == 0, r
     server_migrate(profile, theirs)
@@ -85,9 +99,10 @@ def test_server_serves_sign_up_and_sign_in_on_idp_schema(stack: Stack) -> None:
     assert "schema" not in log.lower() and "error" not in log.lower(), log
 
 
-def test_idp_works_on_the_servers_schema(profile_db) -> None:
+def test_idp_works_on_the_servers_schema(combo: tuple[str, str], new_db) -> None:
     """The reverse: the server's own migration, then idp finds nothing to do and its commands work."""
-    profile, db, _ = profile_db
+    profile, dialect = combo
+    db = new_db(dialect)
     server_migrate(profile, db)
     r = _idp(profile, db, "migrate", "--sql", "--json")
     assert r.exit_code == 0, r

@@ -1,0 +1,373 @@
+"""`idp import`, `idp export`, `idp cleanup`: many users or rows at once."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from owox_idp.cli.common import JsonOpt, TtlOpt, _env, _run, _ttl, _warn_ttl, app
+from owox_idp.errors import IdpError, Interrupted, UsageError
+
+if TYPE_CHECKING:
+    from owox_idp.output import Output
+    from owox_idp.services.bulk import ImportSummary, RowResult
+
+FormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        help="csv or jsonl (default: from the file name, else from its content).",
+        show_default=False,
+    ),
+]
+
+
+def _open_private(path: str, *, append: bool) -> IO[str]:
+    """A text file only its owner can read (0600, also when it already existed)."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+    try:
+        fd = os.open(path, flags, 0o600)
+        os.fchmod(fd, 0o600)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+    return os.fdopen(fd, "a" if append else "w", encoding="utf-8", newline="")
+
+
+class _LinksFile:
+    """`--links FILE`: `email,magic_link,expires_at` lines, appended (a resumed import keeps the links of
+    the first run), written only after the batch holding them is committed."""
+
+    def __init__(self, path: str, out: Output) -> None:
+        import csv
+
+        self.path = path
+        self.count = 0
+        if path == "-":
+            self._file: IO[str] = out.stdout
+            self._owned = False
+            empty = True
+        else:
+            self._file = _open_private(path, append=True)
+            self._owned = True
+            empty = self._file.tell() == 0
+        self._writer = csv.writer(self._file, lineterminator="\n")
+        if empty:
+            self._writer.writerow(["email", "magic_link", "expires_at"])
+
+    def write(self, results: Sequence[RowResult]) -> None:
+        from owox_idp.clock import iso
+
+        for r in results:
+            if r.magic_link:
+                self._writer.writerow([r.email, r.magic_link, iso(r.expires_at)])
+                self.count += 1
+        self._file.flush()
+
+    def close(self) -> None:
+        if self._owned:
+            self._file.close()
+
+
+class _ImportReport:
+    """Renders the import as it goes: failed rows, a progress bar on a terminal, JSON lines, links."""
+
+    def __init__(self, out: Output, *, json_: bool, links: _LinksFile | None) -> None:
+        from owox_idp.services.bulk import ImportSummary
+
+        self.out = out
+        self.json = json_
+        self.links = links
+        self.summary = ImportSummary()
+        self._progress: Any = None
+        self._task: Any = None
+
+    def validated(self, failed: Sequence[RowResult], to_write: int) -> None:
+        if not self.json:
+            for r in failed:
+                self.out.message(f"line {r.line}: {r.error}")
+        if self.out.stderr_tty and to_write:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+            console = Console(file=self.out.stderr, no_color="NO_COLOR" in os.environ)
+            self._progress = Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=console,
+                transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task("importing", total=to_write)
+
+    def done(self, results: Sequence[RowResult]) -> None:
+        from owox_idp.output import to_json
+
+        written = 0
+        for r in results:
+            self.summary.count(r)
+            written += r.action in ("created", "updated")
+            if self.json:
+                self.out.stdout.write(to_json(_row_json(r)) + "\n")
+            elif r.note and r.action != "failed" and r.note not in ("exists", "unchanged"):
+                self.out.message(f"line {r.line}: {r.note}")
+        if self.json:
+            self.out.stdout.flush()
+        if self.links is not None:
+            self.links.write(results)
+        if self._progress is not None:
+            self._progress.advance(self._task, written)
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+def _row_json(r: RowResult) -> dict[str, Any]:
+    return {
+        "line": r.line,
+        "email": r.email,
+        "action": r.action,
+        "role": r.role,
+        "user_id": r.user_id,
+        "has_password": r.has_password,
+        "link_issued": r.magic_link is not None,
+        "error": r.error,
+        "note": r.note,
+    }
+
+
+def _summary_line(s: ImportSummary, *, dry_run: bool) -> str:
+    if dry_run:
+        return (
+            f"Dry run: would create {s.created}, update {s.updated}, skip {s.skipped}; "
+            f"{s.failed} failed. Nothing was written."
+        )
+    return f"Created {s.created}, updated {s.updated}, skipped {s.skipped}, failed {s.failed}."
+
+
+@app.command("import")
+def import_cmd(
+    ctx: typer.Context,
+    file: Annotated[
+        str, typer.Argument(help="CSV with a header, or JSON Lines; - reads stdin.", show_default=False)
+    ],
+    fmt: FormatOpt = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate every row and report; write nothing.")
+    ] = False,
+    if_missing: Annotated[bool, typer.Option("--if-missing", help="Skip users that already exist.")] = False,
+    update: Annotated[
+        bool, typer.Option("--update", help="Update the name and role of users that already exist.")
+    ] = False,
+    links: Annotated[
+        str | None,
+        typer.Option(
+            "--links",
+            help="Issue a sign-in link to each new user without a password and append "
+            "email,magic_link,expires_at to this file (created 0600; - for stdout).",
+            show_default=False,
+        ),
+    ] = None,
+    ttl: TtlOpt = None,
+    callback_url: Annotated[
+        str | None,
+        typer.Option(
+            "--callback-url", help="better-auth flavor: where the links land (default /).", show_default=False
+        ),
+    ] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Users per transaction.", min=1)] = 500,
+    force: Annotated[
+        bool, typer.Option("--force", help="Allow an --update that leaves no active admin.")
+    ] = False,
+    json_: Annotated[bool, typer.Option("--json", help="Print one JSON result per row on stdout.")] = False,
+) -> None:
+    """Create users from a CSV or JSON Lines file: validated first, then written in batches."""
+
+    def body(out: Output) -> None:
+        from owox_idp.services import bulk
+
+        if if_missing and update:
+            raise UsageError("use --if-missing or --update, not both")
+        if links == "-" and json_:
+            raise UsageError("--links - and --json both write to stdout: give --links a file")
+        env = _env(ctx)
+        lifetime = _ttl(env.settings, ttl)
+        stream: Any
+        if file == "-":
+            stream = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin
+        else:
+            try:
+                stream = open(file, "rb")  # noqa: SIM115 - closed below
+            except OSError as exc:
+                raise UsageError(f"cannot read {file}: {exc.strerror}") from None
+        try:
+            _, rows = bulk.read_rows(stream, name="standard input" if file == "-" else file, fmt=fmt)
+        finally:
+            if file != "-":
+                stream.close()
+        options = bulk.ImportOptions(
+            mode="if-missing" if if_missing else ("update" if update else "create"),
+            dry_run=dry_run,
+            links=links is not None,
+            ttl=lifetime,
+            callback_url=callback_url,
+            batch_size=batch_size,
+            force=force,
+        )
+        links_file = _LinksFile(links, out) if links is not None and not dry_run else None
+        report = _ImportReport(out, json_=json_, links=links_file)
+        try:
+            summary = bulk.import_users(env, rows, options=options, report=report)
+        except KeyboardInterrupt:
+            report.stop()
+            _partial(out, report.summary)
+            raise Interrupted(
+                "import interrupted; every committed batch holds complete users",
+                hint="re-run the same command with --if-missing to finish",
+            ) from None
+        except IdpError:
+            report.stop()
+            _partial(out, report.summary)
+            raise
+        finally:
+            report.stop()
+            if links_file is not None:
+                links_file.close()
+        out.message(_summary_line(summary, dry_run=dry_run))
+        if links_file is not None and links_file.count and links != "-":
+            out.message(f"Wrote {links_file.count} sign-in link(s) to {links} (mode 0600).")
+            _warn_ttl(out, env.settings, lifetime)
+        if summary.without_access and not dry_run:
+            out.message(
+                f"{summary.without_access} new user(s) have neither a password nor a link: give each one "
+                "with `idp reset-password EMAIL`, or import with --links FILE."
+            )
+        if summary.failed:
+            from owox_idp.errors import InvalidInput
+
+            raise InvalidInput(
+                f"{summary.failed} row(s) failed", hint="fix those lines and re-run with --if-missing"
+            )
+
+    _run(body)
+
+
+def _partial(out: Output, summary: ImportSummary) -> None:
+    if summary.created or summary.updated:
+        out.message(
+            f"Committed before stopping: created {summary.created}, updated {summary.updated} "
+            "(complete users, with their role)."
+        )
+    else:
+        out.message("Nothing was committed.")
+
+
+def _csv_cell(value: Any) -> str:
+    from datetime import datetime
+
+    from owox_idp.clock import iso
+
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return iso(value) or ""
+    return str(value)
+
+
+@app.command("export")
+def export_cmd(
+    ctx: typer.Context,
+    fmt: Annotated[str, typer.Option("--format", help="csv or jsonl.")] = "csv",
+    role: Annotated[
+        str | None, typer.Option("--role", help="Only users with this role.", show_default=False)
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write to this file (created 0600) instead of stdout.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Every user with role, verified, password yes/no, banned, two-factor and dates; never a hash."""
+
+    def body(out: Output) -> None:
+        import csv
+
+        from owox_idp.output import to_json
+        from owox_idp.services import bulk
+
+        if fmt not in bulk.FORMATS:
+            raise UsageError(f"unknown --format {fmt!r}: use csv or jsonl")
+        env = _env(ctx)
+        users = bulk.export_users(env, role=role)
+        target: IO[str] = _open_private(str(output), append=False) if output else out.stdout
+        count = 0
+        try:
+            writer = csv.writer(target, lineterminator="\n") if fmt == "csv" else None
+            if writer is not None:
+                writer.writerow(bulk.EXPORT_COLUMNS)
+            for user in users:
+                record = bulk.export_record(user)
+                if writer is not None:
+                    writer.writerow([_csv_cell(record[k]) for k in bulk.EXPORT_COLUMNS])
+                else:
+                    target.write(to_json(record) + "\n")
+                count += 1
+            target.flush()
+        except BrokenPipeError:  # `idp export | head`: the reader has all it wants
+            import contextlib
+
+            with contextlib.suppress(OSError, ValueError):  # Python's exit-time flush would fail again
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return
+        finally:
+            users.close()
+            if output:
+                target.close()
+        out.message(f"Exported {count} user(s)" + (f" to {output}." if output else "."))
+
+    _run(body)
+
+
+@app.command("cleanup")
+def cleanup_cmd(
+    ctx: typer.Context,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be deleted; delete nothing.")
+    ] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Delete expired sessions and expired verification rows (magic links, reset tokens)."""
+
+    def body(out: Output) -> None:
+        from owox_idp.clock import now
+        from owox_idp.services import bulk
+
+        env = _env(ctx)
+        result = bulk.cleanup(env, dry_run=dry_run, now=now())
+        if json_:
+            out.json(
+                {
+                    "expired_sessions": result.expired_sessions,
+                    "expired_verifications": result.expired_verifications,
+                    "deleted": result.deleted,
+                }
+            )
+            return
+        verb = "Deleted" if result.deleted else "Would delete"
+        out.message(
+            f"{verb} {result.expired_sessions} expired session(s) and "
+            f"{result.expired_verifications} expired verification row(s)."
+        )
+
+    _run(body)

@@ -1,0 +1,148 @@
+"""The session commands: list-sessions, revoke-sessions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from owox_idp.cli.common import EmailArg, JsonOpt, YesOpt, _confirm, _env, _run, _with_repo, app
+
+if TYPE_CHECKING:
+    from owox_idp.output import Output
+
+REVOCATION_NOTE = (
+    "a server with a session cookie cache keeps revoked sessions alive until the cache expires "
+    "(5 min by default); see docs/sessions-and-revocation.md"
+)
+OWOX_REVOCATION_NOTE = "OWOX access tokens already issued stay valid for up to 1 h"
+
+
+def _session_json(s: Any) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "user_id": s.user_id,
+        "email": s.email,
+        "created_at": s.created_at,
+        "expires_at": s.expires_at,
+        "active": s.active,
+        "ip_address": s.ip_address,
+        "user_agent": s.user_agent,
+        "impersonated_by": s.impersonated_by,
+        "token_prefix": s.token_prefix,
+    }
+
+
+@app.command("list-sessions")
+def list_sessions_cmd(
+    ctx: typer.Context,
+    email: Annotated[
+        str | None,
+        typer.Argument(help="Only this user's sessions (default: everyone's).", show_default=False),
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Include expired sessions.")] = False,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", help="At most this many (default 100 on a terminal).", show_default=False),
+    ] = None,
+    offset: Annotated[int, typer.Option("--offset", help="Skip this many.")] = 0,
+    json_: JsonOpt = False,
+) -> None:
+    """List active sessions, newest first (expired ones too with --all); tokens show a prefix only."""
+
+    def body(out: Output) -> None:
+        from owox_idp.clock import now
+        from owox_idp.services import sessions
+
+        env = _env(ctx)
+        page = limit if limit is not None else (100 if out.stdout_tty and not json_ else None)
+        rows = _with_repo(
+            env,
+            write=False,
+            body=lambda repo: sessions.list_sessions(
+                repo,
+                env.settings,
+                email=email,
+                include_expired=all_,
+                limit=page,
+                offset=offset,
+                now=now(),
+            ),
+        )
+        if json_:
+            out.json([_session_json(s) for s in rows])
+            return
+        cells: dict[str, Callable[[Any], Any]] = {
+            "id": lambda s: s.id,
+            "email": lambda s: s.email or "-",
+            "created": lambda s: s.created_at,
+            "expires": lambda s: s.expires_at,
+            "ip": lambda s: s.ip_address,
+            "user agent": lambda s: s.user_agent,
+            "impersonated by": lambda s: s.impersonated_by,
+            "token": lambda s: f"{s.token_prefix}…",
+        }
+        if all_:
+            cells["active"] = lambda s: s.active
+        if out.stdout_tty:  # people: leave out what says nothing (pipes keep every column, for scripts)
+            if email is not None:
+                del cells["email"]
+            if not any(s.impersonated_by for s in rows):
+                del cells["impersonated by"]
+        table = [[cell(s) for cell in cells.values()] for s in rows]
+        columns = list(cells)
+        out.table(columns, table)
+        if out.stdout_tty and page is not None and len(rows) == page:
+            out.message(f"Showing {page}; use --offset {offset + page} for more, or --limit.")
+
+    _run(body)
+
+
+@app.command("revoke-sessions")
+def revoke_sessions_cmd(
+    ctx: typer.Context,
+    email: EmailArg,
+    session_id: Annotated[
+        str | None,
+        typer.Option(
+            "--session-id", help="Revoke only this session (see list-sessions).", show_default=False
+        ),
+    ] = None,
+    yes: YesOpt = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Sign a user out: delete one or all of their sessions."""
+
+    def body(out: Output) -> None:
+        from owox_idp.services import sessions
+
+        env = _env(ctx)
+        what = f"session {session_id} of {email}" if session_id else f"every session of {email}"
+        _confirm(out, f"Revoke {what}?", yes=yes, command="revoke-sessions")
+        result = _with_repo(
+            env,
+            write=True,
+            body=lambda repo: sessions.revoke_sessions(
+                repo, env.settings, email=email, session_id=session_id
+            ),
+        )
+        if json_:
+            out.json(
+                {
+                    "user_id": result.user_id,
+                    "email": result.email,
+                    "session_id": result.session_id,
+                    "revoked": result.revoked,
+                }
+            )
+            return
+        if result.revoked == 0:
+            out.message(f"{result.email} has no sessions; nothing to do.")
+            return
+        out.message(f"Revoked {result.revoked} session(s) of {result.email}.")
+        out.message(f"Note: {REVOCATION_NOTE}.")
+        if env.settings.is_owox:
+            out.message(f"Note: {OWOX_REVOCATION_NOTE}.")
+
+    _run(body)

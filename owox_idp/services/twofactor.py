@@ -1,0 +1,283 @@
+"""Two-factor (TOTP) enrolment, written and read exactly as Better Auth's two-factor plugin does.
+
+Enrolling writes one `twoFactor` row (the secret and the backup codes encrypted with the server's
+secret; `verified`, `failedVerificationCount` and `lockedUntil` only where the server version has
+those columns) and sets `user.twoFactorEnabled`. Disabling removes the rows, clears the flag, and
+forgets trusted devices and pending sign-in challenges, so that a locked-out user can sign in with the
+password alone. OWOX's server does not enable the plugin: the owox flavor refuses before touching the
+database.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from owox_idp.config import Secrets, Settings
+from owox_idp.crypto.random import generate_id
+from owox_idp.errors import ConfigError, Conflict
+from owox_idp.models import TwoFactorRow, User
+from owox_idp.repository import Repository
+from owox_idp.services.users import require_user
+
+TRUST_DEVICE_PREFIX = "trust-device-"
+CHALLENGE_PREFIX = "2fa-"
+# rows that hang off a sign-in challenge `2fa-<id>` (their value is not the user id)
+CHALLENGE_FOLLOWERS = ("2fa-attempts-", "2fa-otp-")
+_STUCK = (
+    "sign-in asks for a second factor but there is no verified TOTP enrolment to answer it with: "
+    "`idp 2fa disable` or `idp 2fa enable --force` fixes it"
+)
+
+
+class EnrolmentUnreadable(ConfigError):
+    """A stored enrolment does not decrypt with the configured secret (exit 6)."""
+
+    def __init__(self, email: str, detail: str) -> None:
+        super().__init__(
+            f"the two-factor enrolment of {email} cannot be read: {detail}",
+            hint="configure the server's own secret (IDP_BETTER_AUTH_SECRET, or BETTER_AUTH_SECRETS with "
+            f"every version still in use), or re-enrol with `idp 2fa enable {email} --force`",
+        )
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """A decrypted `twoFactor` row."""
+
+    user_id: str
+    secret: str  # the plaintext secret (the TOTP key is its UTF-8 bytes, see crypto.totp)
+    backup_codes: list[str]
+    verified: bool
+
+
+@dataclass
+class EnrolResult:
+    user_id: str
+    email: str
+    otpauth_uri: str
+    secret: str  # base32, what an authenticator app takes
+    backup_codes: list[str]
+    replaced: bool
+    removed: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class DisableResult:
+    user_id: str
+    email: str
+    changed: bool
+    removed: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class TwoFactorStatus:
+    user_id: str
+    email: str
+    two_factor_enabled: bool  # user.twoFactorEnabled
+    enrolled: bool  # a twoFactor row exists
+    verified: bool | None
+    secret_decrypts: bool | None  # None: nothing to decrypt
+    backup_codes_remaining: int | None
+    failed_verification_count: int | None
+    locked_until: datetime | None
+    problem: str | None = None  # why the row cannot be read (EnrolmentUnreadable's detail)
+    notes: list[str] = field(default_factory=list)  # what the state means at sign-in, for people
+
+
+def ensure_supported(settings: Settings) -> None:
+    """Two-factor needs Better Auth's two-factor plugin, which OWOX's server does not enable."""
+    if settings.is_owox:
+        raise ConfigError(
+            "two-factor is not available in the owox flavor: OWOX Data Marts' server does not enable "
+            "Better Auth's two-factor plugin, so an enrolment would never be asked for at sign-in",
+            hint="for a Better Auth server with the two-factor plugin, use --flavor better-auth "
+            "(IDP_FLAVOR=better-auth)",
+        )
+
+
+def _is_verified(row: TwoFactorRow) -> bool:
+    # the server treats only `verified === false` as "not yet verified" (NULL and 1.4 rows count)
+    return row.verified is None or bool(row.verified)
+
+
+def decrypt_secret(row: TwoFactorRow, secrets: Secrets, *, email: str) -> str:
+    from owox_idp.crypto.symmetric import DecryptionError, decrypt
+
+    try:
+        return decrypt(row.secret, secrets)
+    except DecryptionError as exc:
+        raise EnrolmentUnreadable(email, f"its TOTP secret: {exc}") from None
+
+
+def decrypt_backup_codes(row: TwoFactorRow, secrets: Secrets, *, email: str) -> list[str]:
+    """The remaining backup codes; also reads codes stored as plain JSON (`storeBackupCodes: "plain"`)."""
+    from owox_idp.crypto.symmetric import DecryptionError, decrypt
+
+    try:
+        text = decrypt(row.backup_codes, secrets)
+    except DecryptionError as exc:
+        text = row.backup_codes
+        error: str | None = f"its backup codes: {exc}"
+    else:
+        error = None
+    try:
+        codes: Any = json.loads(text)
+    except ValueError:
+        codes = None
+    if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+        raise EnrolmentUnreadable(email, error or "its backup codes are not a JSON list of strings")
+    return list(codes)
+
+
+def read_enrolment(repo: Repository, settings: Settings, *, user: User) -> Enrolment | None:
+    """The user's enrolment, decrypted with the configured secret; None when not enrolled.
+
+    Raises EnrolmentUnreadable (exit 6) when the row was encrypted with another secret, and ConfigError
+    when no secret is configured.
+    """
+    row = repo.get_two_factor(user.id)
+    if row is None:
+        return None
+    secrets = settings.require_secrets()
+    return Enrolment(
+        user_id=user.id,
+        secret=decrypt_secret(row, secrets, email=user.email),
+        backup_codes=decrypt_backup_codes(row, secrets, email=user.email),
+        verified=_is_verified(row),
+    )
+
+
+def _forget_devices(repo: Repository, user_id: str) -> tuple[int, int]:
+    """Delete trusted devices and pending sign-in challenges; returns (devices, challenges)."""
+    rows = repo.verifications_for_user_id(user_id)
+    trusted = [r for r in rows if r.identifier.startswith(TRUST_DEVICE_PREFIX)]
+    challenges = [r for r in rows if r.identifier.startswith(CHALLENGE_PREFIX)]
+    repo.delete_verifications([r.id for r in trusted + challenges])
+    repo.delete_verifications_by_identifier(
+        [prefix + r.identifier for r in challenges for prefix in CHALLENGE_FOLLOWERS]
+    )
+    return len(trusted), len(challenges)
+
+
+def enable(repo: Repository, settings: Settings, *, email: str, force: bool, now: datetime) -> EnrolResult:
+    """Enrol the user in TOTP as the server's plugin stores it, verified and active at once."""
+    from owox_idp.crypto.symmetric import encrypt
+    from owox_idp.crypto.totp import base32_secret, generate_backup_codes, generate_totp_secret, otpauth_uri
+
+    ensure_supported(settings)
+    secrets = settings.require_secrets()
+    user = require_user(repo, email)
+    existing = repo.get_two_factor(user.id)
+    if user.two_factor_enabled and not force:
+        note = ""
+        if existing is not None:
+            try:
+                decrypt_secret(existing, secrets, email=user.email)
+            except EnrolmentUnreadable as exc:
+                note = f" (and its stored secret does not decrypt: {exc.detail})"
+        raise Conflict(
+            f"{user.email} already has two-factor enabled{note}",
+            hint=f"`idp 2fa enable {user.email} --force` re-enrols (the current authenticator app and "
+            f"backup codes stop working); `idp 2fa disable {user.email}` removes it",
+        )
+
+    secret = generate_totp_secret()
+    codes = generate_backup_codes()
+    columns = repo.t["twoFactor"].c
+    values: dict[str, Any] = {
+        "id": generate_id(),
+        "secret": encrypt(secret, secrets),
+        "backupCodes": encrypt(json.dumps(codes, separators=(",", ":")), secrets),  # JSON.stringify
+        "userId": user.id,
+    }
+    if "verified" in columns:  # Better Auth 1.6+; 1.4 has only the four columns above
+        values["verified"] = True
+    if "failedVerificationCount" in columns:
+        values["failedVerificationCount"] = 0
+    if "lockedUntil" in columns:
+        values["lockedUntil"] = None
+    replaced = repo.delete_two_factor(user.id)
+    repo.insert_two_factor(values)
+    devices, challenges = _forget_devices(repo, user.id)
+    repo.update_user(user.id, {"twoFactorEnabled": True, "updatedAt": now})
+    return EnrolResult(
+        user_id=user.id,
+        email=user.email,
+        otpauth_uri=otpauth_uri(secret, issuer=settings.totp_issuer, account=user.email),
+        secret=base32_secret(secret),
+        backup_codes=codes,
+        replaced=replaced > 0,
+        removed={"two_factor": replaced, "trusted_devices": devices, "challenges": challenges},
+    )
+
+
+def disable(repo: Repository, settings: Settings, *, email: str, now: datetime) -> DisableResult:
+    """Remove the enrolment, the flag, trusted devices and pending challenges (lockout recovery)."""
+    ensure_supported(settings)
+    user = require_user(repo, email)
+    rows = repo.delete_two_factor(user.id)
+    devices, challenges = _forget_devices(repo, user.id)
+    if user.two_factor_enabled:
+        repo.update_user(user.id, {"twoFactorEnabled": False, "updatedAt": now})
+    changed = bool(rows or devices or challenges or user.two_factor_enabled)
+    return DisableResult(
+        user_id=user.id,
+        email=user.email,
+        changed=changed,
+        removed={"two_factor": rows, "trusted_devices": devices, "challenges": challenges},
+    )
+
+
+def status(repo: Repository, settings: Settings, *, email: str, now: datetime) -> TwoFactorStatus:
+    """What the server will ask at sign-in, and whether the stored secret decrypts with ours."""
+    ensure_supported(settings)
+    user = require_user(repo, email)
+    row = repo.get_two_factor(user.id)
+    if row is None:
+        notes = []
+        if user.two_factor_enabled:
+            notes.append(_STUCK)
+        return TwoFactorStatus(
+            user.id, user.email, user.two_factor_enabled, False, None, None, None, None, None, notes=notes
+        )
+    secrets = settings.require_secrets()
+    lock = repo.get_two_factor_lock(user.id)
+    failed, locked_until = lock if lock is not None else (None, None)
+    if locked_until is not None and locked_until <= now:
+        locked_until = None  # an expired lock is no lock
+    verified = _is_verified(row)
+    problem = None
+    secret_decrypts: bool | None = True
+    remaining: int | None = None
+    try:
+        decrypt_secret(row, secrets, email=user.email)
+    except EnrolmentUnreadable as exc:
+        secret_decrypts, problem = False, exc.detail
+    try:
+        remaining = len(decrypt_backup_codes(row, secrets, email=user.email))
+    except EnrolmentUnreadable as exc:
+        problem = problem or exc.detail
+    notes = []
+    if user.two_factor_enabled and not verified:
+        notes.append(_STUCK)
+    elif not user.two_factor_enabled:
+        notes.append("the row is not used: user.twoFactorEnabled is off, so sign-in asks for no code")
+    if locked_until is not None:
+        notes.append(f"TOTP is locked after {failed} failed attempt(s); `idp 2fa disable` lifts it")
+    return TwoFactorStatus(
+        user_id=user.id,
+        email=user.email,
+        two_factor_enabled=user.two_factor_enabled,
+        enrolled=True,
+        verified=verified,
+        secret_decrypts=secret_decrypts,
+        backup_codes_remaining=remaining,
+        failed_verification_count=failed,
+        locked_until=locked_until,
+        problem=problem,
+        notes=notes,
+    )
