@@ -75,8 +75,11 @@ class Output:
                 shown = "yes" if shown else "no"
             self.stdout.write(f"{key + ':':<{width + 1}} {shown}\n")
 
-    def table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        """A Rich table on a terminal; tab-separated lines (with a header) otherwise."""
+    def table(
+        self, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, no_wrap: Sequence[str] = ()
+    ) -> None:
+        """A Rich table on a terminal; tab-separated lines (with a header) otherwise. Columns named in
+        `no_wrap` (ids a user copies into another command) are never wrapped or cut."""
 
         def cell(v: Any) -> str:
             if isinstance(v, datetime):
@@ -90,7 +93,10 @@ class Output:
             from rich.console import Console
             from rich.table import Table
 
-            table = Table(*columns, header_style="bold" if self.color else None, box=None, pad_edge=False)
+            table = Table(header_style="bold" if self.color else None, box=None, pad_edge=False)
+            for name in columns:
+                keep = name in no_wrap
+                table.add_column(name, no_wrap=keep, overflow="ignore" if keep else "ellipsis")
             for row in rows:
                 table.add_row(*(cell(v) for v in row))
             Console(file=self.stdout, no_color=not self.color, highlight=False).print(table)

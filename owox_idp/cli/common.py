@@ -34,7 +34,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 twofa_app = typer.Typer(
-    help="Two-factor (TOTP) enrolment: enable or disable for a user.", no_args_is_help=True
+    help="Two-factor (TOTP): enable, disable or check a user's enrolment.", no_args_is_help=True
 )
 app.add_typer(twofa_app, name="2fa")
 

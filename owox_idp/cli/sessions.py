@@ -92,7 +92,7 @@ def list_sessions_cmd(
                 del cells["impersonated by"]
         table = [[cell(s) for cell in cells.values()] for s in rows]
         columns = list(cells)
-        out.table(columns, table)
+        out.table(columns, table, no_wrap=("id",))
         if out.stdout_tty and page is not None and len(rows) == page:
             out.message(f"Showing {page}; use --offset {offset + page} for more, or --limit.")
 
