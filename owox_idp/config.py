@@ -27,7 +27,8 @@ DEFAULT_ROLES = ("admin", "user")
 DEFAULT_ADMIN_ROLES = ("admin",)
 ROLE_TOKEN_LIFETIME = 3600  # OWOX's CryptoService.expiresIn, hard-coded on the server
 
-CONFIG_KEYS = {
+# Every setting, in the order `idp info` shows them; each is also a key of the TOML config file.
+SETTING_KEYS = (
     "flavor",
     "database_url",
     "secret",
@@ -41,7 +42,8 @@ CONFIG_KEYS = {
     "password_hash",
     "organization",
     "totp_issuer",
-}
+)
+CONFIG_KEYS = frozenset(SETTING_KEYS)
 
 _ROLE_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 

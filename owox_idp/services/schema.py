@@ -8,7 +8,7 @@ from typing import Any
 
 from owox_idp import __version__
 from owox_idp.clock import now
-from owox_idp.config import ROLE_TOKEN_LIFETIME, Settings, display_url, write_config_value
+from owox_idp.config import ROLE_TOKEN_LIFETIME, SETTING_KEYS, Settings, display_url, write_config_value
 from owox_idp.context import Env, translate_db_error
 from owox_idp.db.migrate import Plan, introspect, plan_migration
 from owox_idp.errors import IdpError, Refused
@@ -112,23 +112,6 @@ def _redacted_setting(settings: Settings, key: str) -> Any:
     return value
 
 
-SETTING_KEYS = (
-    "flavor",
-    "database_url",
-    "secret",
-    "base_url",
-    "base_path",
-    "magic_link_ttl",
-    "server_version",
-    "roles",
-    "admin_roles",
-    "primary_admin_email",
-    "password_hash",
-    "organization",
-    "totp_issuer",
-)
-
-
 def info(env: Env) -> dict[str, Any]:
     """Everything an operator needs to see at once; never a secret or a database password."""
     s = env.settings
@@ -192,6 +175,13 @@ def info(env: Env) -> dict[str, Any]:
                 warnings.append("the schema is missing or out of date: run `idp migrate`")
             else:
                 out["counts"] = _counts(env, conn)
+                counts = out["counts"]
+                if counts["sessions"] == 0 and counts["users"] > counts["users_without_password"]:
+                    warnings.append(
+                        "no sessions in the database: if users are signed in, the server keeps sessions in "
+                        "secondary storage (e.g. Redis), which idp cannot list or revoke "
+                        "(see docs/sessions-and-revocation.md)"
+                    )
                 if out["counts"]["admins"] == 0:
                     warnings.append("there is no active admin: create one with `idp bootstrap-admin EMAIL`")
                 if s.is_owox and out["counts"]["users_without_role"]:
