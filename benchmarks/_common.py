@@ -60,7 +60,9 @@ def header(title: str) -> None:
     print(f"   machine: {machine()}")
 
 
-def report(figure: str, value: float, unit: str, anchor: str, anchor_value: float, ratio: float, target: str) -> None:
+def report(
+    figure: str, value: float, unit: str, anchor: str, anchor_value: float, ratio: float, target: str
+) -> None:
     """One result line: the figure, the anchor measured in the same run, their ratio and the target."""
     ok = "meets" if _meets(ratio, target) else "MISSES"
     print(
@@ -99,7 +101,9 @@ def idp_env(database_url: str, flavor: str = "better-auth", **extra: str) -> dic
     return env
 
 
-def run(cmd: Sequence[str], env: dict[str, str], *, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+def run(
+    cmd: Sequence[str], env: dict[str, str], *, input: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
     proc = subprocess.run(list(cmd), env=env, input=input, capture_output=True)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr.decode()}")
@@ -143,7 +147,9 @@ def fresh_database(dialect: str) -> Iterator[Database]:
     import sqlalchemy as sa
 
     name = f"idp_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(
+        PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
@@ -228,7 +234,7 @@ def _seed_postgres(db: Database, users: int, sessions: int) -> None:
             "select 'u' || lpad(i::text, 9, '0'), 'User ' || i, 'user' || i || '@example.com', true, "
             f"date_trunc('second', now()) - make_interval(secs => {users} - i), "
             f"date_trunc('second', now()) - make_interval(secs => {users} - i), "
-            "case when i % 10 = 0 then 'admin' else 'user' end, false, false "
+            "case when mod(i, 10) = 0 then 'admin' else 'user' end, false, false "
             f"from generate_series(0, {users - 1}) as i"
         )
         conn.exec_driver_sql(
@@ -239,7 +245,7 @@ def _seed_postgres(db: Database, users: int, sessions: int) -> None:
             "md5(i::text || random()::text), "
             f"date_trunc('second', now()) - make_interval(secs => {sessions} - i), "
             f"date_trunc('second', now()) - make_interval(secs => {sessions} - i), '127.0.0.1', 'bench', "
-            f"'u' || lpad((i % {users})::text, 9, '0') from generate_series(0, {sessions - 1}) as i"
+            f"'u' || lpad(mod(i, {users})::text, 9, '0') from generate_series(0, {sessions - 1}) as i"
         )
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM ANALYZE")

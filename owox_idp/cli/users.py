@@ -446,7 +446,7 @@ def list_users_cmd(
             ),
         )
         next_page = (
-            f"Next page: --after {users.page_cursor(rows[-1])}"
+            f"Next page: --after {users.page_cursor(rows[-1].created_at, rows[-1].id)}"
             if page is not None and rows and len(rows) == page
             else None
         )

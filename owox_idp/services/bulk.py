@@ -770,9 +770,8 @@ def import_users(
         if options.dry_run:
             for row in planned:
                 summary.count(row.result)
-                if row.result.action == "created" and options.links and not row.result.has_password:
-                    summary.links += 1
-                    summary.without_access -= 1
+            if options.links:  # the links that would be issued
+                summary.links, summary.without_access = summary.without_access, 0
             report.done([r.result for r in planned])
             return summary
 

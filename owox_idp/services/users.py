@@ -445,18 +445,17 @@ def list_users(
     )
 
 
-def page_cursor(user: User) -> str:
-    """The keyset cursor after `user` in a newest-first listing: `<created_at>,<id>`, the same two values
-    `--json` prints (microseconds kept when the database has them)."""
+def page_cursor(created: datetime | None, row_id: str) -> str:
+    """The keyset cursor after a row (a user, a session) in a newest-first listing: `<created_at>,<id>`,
+    the same two values `--json` prints (microseconds kept when the database has them)."""
     from owox_idp.clock import iso
 
-    created = user.created_at
     if created is None:
-        raise InvalidInput(f"user {user.email} has no createdAt: keyset paging needs one")
+        raise InvalidInput(f"row {row_id} has no createdAt: keyset paging needs one")
     text = iso(created) or ""
     if created.microsecond % 1000:
         text = text[:-4] + f"{created.microsecond:06d}Z"
-    return f"{text},{user.id}"
+    return f"{text},{row_id}"
 
 
 def parse_cursor(cursor: str) -> tuple[datetime, str]:
