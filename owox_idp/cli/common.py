@@ -31,10 +31,13 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: importing Rich for it would double `idp --help`'s start-up
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 twofa_app = typer.Typer(
-    help="Two-factor (TOTP): enable, disable or check a user's enrolment.", no_args_is_help=True
+    help="Two-factor (TOTP): enable, disable or check a user's enrolment.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(twofa_app, name="2fa")
 
