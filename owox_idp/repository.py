@@ -198,10 +198,8 @@ class Repository:
         if flt.banned is not None:
             cond = self._banned_condition()
             conds.append(cond if flt.banned else ~cond)
-        if flt.after is not None:  # keyset: rows strictly after the cursor, newest first
-            created = self._keyset_date(flt.after[0])
-            conds.append(u.c.createdAt <= created)  # the range bound an index on createdAt can use
-            conds.append(or_(u.c.createdAt < created, u.c.id < flt.after[1]))
+        if flt.after is not None:
+            conds += self._after(u, flt.after)
         if conds:
             stmt = stmt.where(and_(*conds))
         stmt = stmt.order_by(u.c.createdAt.desc(), u.c.id.desc())
@@ -366,11 +364,27 @@ class Repository:
             impersonated_by=row["impersonatedBy"],
         )
 
+    def _after(self, table: Table, cursor: tuple[datetime, str]) -> list[ColumnElement[bool]]:
+        """Keyset paging, newest first: the rows strictly after (createdAt, id) of the last row seen."""
+        created = self._keyset_date(cursor[0])
+        return [
+            table.c.createdAt <= created,  # the range bound an index on (createdAt, id) can use
+            or_(table.c.createdAt < created, table.c.id < cursor[1]),
+        ]
+
     def list_sessions(
-        self, *, user_id: str | None, active_after: datetime | None, limit: int | None, offset: int = 0
+        self,
+        *,
+        user_id: str | None,
+        active_after: datetime | None,
+        limit: int | None,
+        offset: int = 0,
+        after: tuple[datetime, str] | None = None,
     ) -> list[Session]:
         s = self.t["session"]
         stmt = self._session_select()
+        if after is not None:
+            stmt = stmt.where(*self._after(s, after))
         if user_id is not None:
             stmt = stmt.where(s.c.userId == user_id)
         if active_after is not None:

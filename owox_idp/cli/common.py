@@ -59,6 +59,14 @@ TtlOpt = Annotated[
         show_default=False,
     ),
 ]
+AfterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--after",
+        help="Keyset paging: continue after this cursor (printed on stderr after a full page).",
+        show_default=False,
+    ),
+]
 PasswordStdinOpt = Annotated[
     bool,
     typer.Option(
@@ -255,3 +263,17 @@ def _iso(value: Any) -> str:
     from owox_idp.clock import iso
 
     return iso(value) or "-"
+
+
+def _next_page(rows: Any, page: int | None) -> str | None:
+    """`Next page: --after <cursor>` after a full page of a newest-first listing, else None."""
+    if page is None or not rows or len(rows) < page:
+        return None
+    from owox_idp.services.users import page_cursor
+
+    return f"Next page: --after {page_cursor(rows[-1].created_at, rows[-1].id)}"
+
+
+def _no_offset_with_after(after: str | None, offset: int) -> None:
+    if after is not None and offset:
+        raise UsageError("use --after or --offset, not both")

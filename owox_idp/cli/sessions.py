@@ -7,7 +7,19 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from owox_idp.cli.common import EmailArg, JsonOpt, YesOpt, _confirm, _env, _run, _with_repo, app
+from owox_idp.cli.common import (
+    AfterOpt,
+    EmailArg,
+    JsonOpt,
+    YesOpt,
+    _confirm,
+    _env,
+    _next_page,
+    _no_offset_with_after,
+    _run,
+    _with_repo,
+    app,
+)
 
 if TYPE_CHECKING:
     from owox_idp.output import Output
@@ -47,6 +59,7 @@ def list_sessions_cmd(
         typer.Option("--limit", help="At most this many (default 100 on a terminal).", show_default=False),
     ] = None,
     offset: Annotated[int, typer.Option("--offset", help="Skip this many.")] = 0,
+    after: AfterOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """List active sessions, newest first (expired ones too with --all); tokens show a prefix only."""
@@ -55,6 +68,7 @@ def list_sessions_cmd(
         from owox_idp.clock import now
         from owox_idp.services import sessions
 
+        _no_offset_with_after(after, offset)
         env = _env(ctx)
         page = limit if limit is not None else (100 if out.stdout_tty and not json_ else None)
         rows = _with_repo(
@@ -68,10 +82,14 @@ def list_sessions_cmd(
                 limit=page,
                 offset=offset,
                 now=now(),
+                cursor=after,
             ),
         )
+        next_page = _next_page(rows, page)
         if json_:
             out.json([_session_json(s) for s in rows])
+            if next_page:
+                out.message(next_page)
             return
         cells: dict[str, Callable[[Any], Any]] = {
             "id": lambda s: s.id,
@@ -93,8 +111,8 @@ def list_sessions_cmd(
         table = [[cell(s) for cell in cells.values()] for s in rows]
         columns = list(cells)
         out.table(columns, table, no_wrap=("id",))
-        if out.stdout_tty and page is not None and len(rows) == page:
-            out.message(f"Showing {page}; use --offset {offset + page} for more, or --limit.")
+        if next_page:
+            out.message(f"Showing {page}. {next_page}")
 
     _run(body)
 

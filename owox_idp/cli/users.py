@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from owox_idp.cli.common import (
+    AfterOpt,
     EmailArg,
     ForceOpt,
     JsonOpt,
@@ -16,6 +17,8 @@ from owox_idp.cli.common import (
     _confirm,
     _env,
     _iso,
+    _next_page,
+    _no_offset_with_after,
     _read_password,
     _run,
     _ttl,
@@ -412,14 +415,7 @@ def list_users_cmd(
         typer.Option("--limit", help="At most this many (default 100 on a terminal).", show_default=False),
     ] = None,
     offset: Annotated[int, typer.Option("--offset", help="Skip this many.")] = 0,
-    after: Annotated[
-        str | None,
-        typer.Option(
-            "--after",
-            help="Keyset paging: the users after this cursor (printed on stderr after a full page).",
-            show_default=False,
-        ),
-    ] = None,
+    after: AfterOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """List users, newest first."""
@@ -427,8 +423,7 @@ def list_users_cmd(
     def body(out: Output) -> None:
         from owox_idp.services import users
 
-        if after is not None and offset:
-            raise UsageError("use --after or --offset, not both")
+        _no_offset_with_after(after, offset)
         env = _env(ctx)
         page = limit if limit is not None else (100 if out.stdout_tty and not json_ else None)
         rows = _with_repo(
@@ -445,11 +440,7 @@ def list_users_cmd(
                 cursor=after,
             ),
         )
-        next_page = (
-            f"Next page: --after {users.page_cursor(rows[-1].created_at, rows[-1].id)}"
-            if page is not None and rows and len(rows) == page
-            else None
-        )
+        next_page = _next_page(rows, page)
         if json_:
             out.json([_user_json(u) for u in rows])
             if next_page:

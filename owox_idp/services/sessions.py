@@ -71,8 +71,12 @@ def list_sessions(
     limit: int | None,
     offset: int,
     now: datetime,
+    cursor: str | None = None,
 ) -> list[SessionView]:
-    """Active sessions (all of them with `include_expired`), newest first, of one user or of everyone."""
+    """Active sessions (all of them with `include_expired`), newest first, of one user or of everyone.
+    `cursor` (from `page_cursor`) continues after the last session of the previous page."""
+    from owox_idp.services.users import parse_cursor
+
     del settings
     if limit is not None and limit < 1:
         raise InvalidInput("--limit must be at least 1")
@@ -80,7 +84,11 @@ def list_sessions(
         raise InvalidInput("--offset cannot be negative")
     user_id = require_user(repo, email).id if email is not None else None
     rows = repo.list_sessions(
-        user_id=user_id, active_after=None if include_expired else now, limit=limit, offset=offset
+        user_id=user_id,
+        active_after=None if include_expired else now,
+        limit=limit,
+        offset=offset,
+        after=parse_cursor(cursor) if cursor else None,
     )
     return [_view(row, now) for row in rows]
 

@@ -201,6 +201,24 @@ def test_list_sessions_paging(flavored: IdpRunner, people: dict[str, Any]) -> No
     assert r.exit_code == 5 and "--offset" in r.stderr
 
 
+def test_list_sessions_keyset_paging(flavored: IdpRunner, people: dict[str, Any]) -> None:
+    ids = [s["id"] for s in flavored("list-sessions", "--all", "--json").json()]
+    seen: list[str] = []
+    cursor = None
+    for _ in range(5):
+        args = ["list-sessions", "--all", "--json", "--limit", "3", *(["--after", cursor] if cursor else [])]
+        r = flavored(*args)
+        assert r.exit_code == 0, r.stderr
+        seen += [s["id"] for s in r.json()]
+        if "Next page: --after " not in r.stderr:
+            break
+        cursor = r.stderr.split("Next page: --after ")[1].split()[0]
+    assert seen == ids  # every session once, in order
+    r = flavored("list-sessions", "--after", cursor or "x", "--offset", "1")
+    assert r.exit_code == 2 and "not both" in r.stderr
+    assert flavored("list-sessions", "--after", "garbage").exit_code == 5
+
+
 def test_list_sessions_errors_and_empty(flavored: IdpRunner) -> None:
     r = flavored("list-sessions", "nobody@example.com")
     assert r.exit_code == 3 and "no user with email nobody@example.com" in r.stderr
