@@ -495,25 +495,13 @@ class _LinkMaker:
         self, email: str, role: str | None, now: datetime
     ) -> tuple[str, datetime, list[dict[str, Any]]]:
         from owox_idp.clock import after
-        from owox_idp.crypto.random import generate_id, magic_link_token
+        from owox_idp.crypto.random import magic_link_token
         from owox_idp.services import links
 
         token = magic_link_token()
         url = self._template(role).replace(self.PLACEHOLDER, token, 1)
         expires = after(self.ttl, start=now)
-        value = json.dumps({"type": "magic-link", "email": email}, separators=(",", ":"))
-        rows = [
-            {
-                "id": generate_id(),
-                "identifier": identifier,
-                "value": value,
-                "expiresAt": expires,
-                "createdAt": now,
-                "updatedAt": now,
-            }
-            for identifier in (token, links.PREFIX_17 + token)
-        ]
-        return url, expires, rows
+        return url, expires, links.link_rows(email, token, expires=expires, now=now)
 
 
 def _ignore_sigint() -> None:  # pragma: no cover - runs in the worker processes
@@ -596,17 +584,13 @@ class _Database:
 def _prior_links(repo: Repository, emails: set[str]) -> dict[str, list[str]]:
     """Ids of the magic-link rows (any version's form, live or expired) already issued to these emails:
     one pass over the verification table instead of a LIKE scan per user."""
+    from owox_idp.services.links import link_email
+
     found: dict[str, list[str]] = {}
     for row_id, value in repo.json_verification_values():
-        try:
-            data = json.loads(value)
-        except ValueError:
-            continue
-        if not isinstance(data, dict) or data.get("type", "magic-link") != "magic-link":
-            continue
-        email = data.get("email")
-        if isinstance(email, str) and email.lower() in emails:
-            found.setdefault(email.lower(), []).append(row_id)
+        email = link_email(value)
+        if email is not None and email in emails:
+            found.setdefault(email, []).append(row_id)
     return found
 
 
@@ -640,7 +624,7 @@ def _write_batch(
     """Write one batch of complete users inside the caller's transaction: one executemany per table."""
     from owox_idp.crypto.random import generate_id
     from owox_idp.repository import OWOX_ORG_ID
-    from owox_idp.services.users import _ensure_organization
+    from owox_idp.services.users import ensure_organization
 
     created = [r for r in batch if r.result.action == "created"]
     updated = [r for r in batch if r.result.action == "updated"]
@@ -731,7 +715,7 @@ def _write_batch(
             changes["updatedAt"] = now
             by_keys.setdefault(tuple(changes), []).append(changes)
     if members:
-        _ensure_organization(repo, str(members[0]["userId"]), now)
+        ensure_organization(repo, str(members[0]["userId"]), now)
         repo.insert_rows("member", members)
     for group in by_keys.values():
         repo.update_users_by_id(group)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from owox_idp.clock import after
@@ -55,6 +56,36 @@ def build_url(settings: Settings, token: str, role: str | None, *, callback_url:
     )
 
 
+def link_rows(email: str, token: str, *, expires: datetime, now: datetime) -> list[dict[str, Any]]:
+    """The verification rows of one link: the 1.4-1.6 form and the 1.7 form, with the same value."""
+    value = json.dumps({"type": "magic-link", "email": email}, separators=(",", ":"))
+    return [
+        {
+            "id": generate_id(),
+            "identifier": identifier,
+            "value": value,
+            "expiresAt": expires,
+            "createdAt": now,
+            "updatedAt": now,
+        }
+        for identifier in (token, PREFIX_17 + token)
+    ]
+
+
+def link_email(value: str) -> str | None:
+    """The (lower-cased) email of a magic-link row's value, None when the row is something else."""
+    if not value.startswith("{"):
+        return None
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("type", "magic-link") != "magic-link":
+        return None
+    email = data.get("email")
+    return email.lower() if isinstance(email, str) else None
+
+
 def issue(
     repo: Repository,
     settings: Settings,
@@ -69,27 +100,15 @@ def issue(
     token = magic_link_token()
     url = build_url(settings, token, role, callback_url=callback_url)  # fails before writing if no secret
     expires = after(ttl, start=now)
-    value = json.dumps({"type": "magic-link", "email": email}, separators=(",", ":"))
-    for identifier in (token, PREFIX_17 + token):
+    for row in link_rows(email, token, expires=expires, now=now):
         repo.insert_verification(
-            id=generate_id(), identifier=identifier, value=value, expires_at=expires, now=now
+            id=row["id"], identifier=row["identifier"], value=row["value"], expires_at=expires, now=now
         )
     return MagicLink(url=url, token=token, expires_at=expires)
 
 
 def _link_email(row: Verification) -> str | None:
-    if not row.value.startswith("{"):
-        return None
-    try:
-        data = json.loads(row.value)
-    except ValueError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    if data.get("type", "magic-link") != "magic-link":
-        return None
-    email = data.get("email")
-    return email.lower() if isinstance(email, str) else None
+    return link_email(row.value)
 
 
 def links_for_email(repo: Repository, email: str) -> list[Verification]:

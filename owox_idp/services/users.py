@@ -106,7 +106,7 @@ def _hash(settings: Settings, password: str) -> str:
     return hash_password(password, scheme=settings.password_hash)
 
 
-def _ensure_organization(repo: Repository, first_user_id: str, now: datetime) -> None:
+def ensure_organization(repo: Repository, first_user_id: str, now: datetime) -> None:
     if not repo.organization_exists(OWOX_ORG_ID):
         repo.insert_organization(
             {
@@ -124,7 +124,7 @@ def _ensure_organization(repo: Repository, first_user_id: str, now: datetime) ->
 
 def _set_role(repo: Repository, settings: Settings, user: User, role: str, now: datetime) -> None:
     if settings.is_owox:
-        _ensure_organization(repo, user.id, now)
+        ensure_organization(repo, user.id, now)
         if repo.update_member_role(user.id, OWOX_ORG_ID, role) == 0:
             repo.insert_member(
                 {
@@ -221,7 +221,7 @@ def add_user(
             values["twoFactorEnabled"] = False
     repo.insert_user(values)
     if settings.is_owox:
-        _ensure_organization(repo, user_id, now)
+        ensure_organization(repo, user_id, now)
         repo.insert_member(
             {
                 "id": generate_id(),
