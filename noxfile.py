@@ -19,7 +19,9 @@ INTEROP_NODE = ROOT / "tests" / "interop" / "node"
 def _install_interop_packages(session: nox.Session) -> None:
     """npm ci for the interop server, skipped when the lockfile has not changed since the last one."""
     if shutil.which("node") is None or shutil.which("npm") is None:
-        session.warn("node/npm not found: the interop tests against the real Better Auth server will be skipped")
+        session.warn(
+            "node/npm not found: the interop tests against the real Better Auth server will be skipped"
+        )
         return
     lock = INTEROP_NODE / "package-lock.json"
     stamp = INTEROP_NODE / "node_modules" / ".idp-lock-sha256"

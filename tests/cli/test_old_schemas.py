@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-
 from conftest import IdpRunner
 
 # Better Auth 1.3.x on MySQL: datetime (second precision, no default), plain text strings, no indexes
