@@ -116,6 +116,25 @@ def idp_sqlite(sqlite_db: TestDatabase, tmp_path: Path) -> IdpRunner:
     return _runner(sqlite_db, tmp_path)
 
 
+def _only(dialect: str, tmp_path: Path) -> Iterator[IdpRunner]:
+    if dialect not in selected_dialects():
+        pytest.skip(f"{dialect} is not in IDP_TEST_DATABASES")
+    with fresh_database(dialect, tmp_path) as database:
+        yield _runner(database, tmp_path)
+
+
+@pytest.fixture
+def idp_postgresql(tmp_path: Path) -> Iterator[IdpRunner]:
+    """The CLI on a fresh PostgreSQL database only, for PostgreSQL-specific behaviour."""
+    yield from _only("postgresql", tmp_path)
+
+
+@pytest.fixture
+def idp_mariadb(tmp_path: Path) -> Iterator[IdpRunner]:
+    """The CLI on a fresh MariaDB database only, for MySQL-specific behaviour."""
+    yield from _only("mariadb", tmp_path)
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Say plainly which parts did not run here (a database server or Node missing)."""
     reasons: dict[str, int] = {}

@@ -212,11 +212,11 @@ def test_list_users_cursor_errors(idp: IdpRunner) -> None:
     assert r.exit_code == 2 and "not both" in r.stderr
 
 
-def test_list_users_keyset_with_microsecond_dates(idp: IdpRunner, engine: sa.Engine) -> None:
+def test_list_users_keyset_with_microsecond_dates(idp_postgresql: IdpRunner) -> None:
     """Rows written by other tools may carry microseconds (PostgreSQL keeps them): the cursor keeps them
     too, so paging neither skips nor repeats rows that share a millisecond."""
-    if idp.db.dialect != "postgresql":
-        pytest.skip("only PostgreSQL stores sub-millisecond timestamps")
+    idp = idp_postgresql
+    engine = sa.create_engine(idp.db.sa_url)
     idp.flavor("better-auth").migrate()
     with engine.begin() as conn:
         for i in range(6):
@@ -239,6 +239,7 @@ def test_list_users_keyset_with_microsecond_dates(idp: IdpRunner, engine: sa.Eng
         if "Next page: --after " not in r.stderr:
             break
         cursor = r.stderr.split("Next page: --after ")[1].split()[0]
+    engine.dispose()
     assert emails == [f"m{i}@example.com" for i in reversed(range(6))]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 import sqlalchemy as sa
 from conftest import IdpRunner
 
@@ -16,9 +15,8 @@ OLD_MYSQL = [
 ]
 
 
-def test_mysql_schema_from_better_auth_1_3(idp: IdpRunner) -> None:
-    if idp.db.dialect != "mariadb":
-        pytest.skip("MySQL-specific history")
+def test_mysql_schema_from_better_auth_1_3(idp_mariadb: IdpRunner) -> None:
+    idp = idp_mariadb
     engine = sa.create_engine(idp.db.sa_url)
     with engine.begin() as conn:
         for statement in OLD_MYSQL:
