@@ -66,25 +66,35 @@ class DbState:
     indexes: dict[str, list[IndexInfo]] = field(default_factory=dict)
 
 
+_PG_COLUMNS = (
+    "SELECT c.relname, a.attname, NOT a.attnotnull, format_type(a.atttypid, a.atttypmod), a.atthasdef "
+    "FROM pg_catalog.pg_attribute a "
+    "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
+    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND a.attnum > 0 "
+    "AND NOT a.attisdropped AND c.relname = ANY(:tables)"
+)
+_MYSQL_COLUMNS = (
+    "SELECT table_name, column_name, is_nullable = 'YES', data_type, column_default IS NOT NULL "
+    "FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name IN :tables"
+)
+
+
 def _columns_from_catalog(conn: Connection, tables: list[str]) -> DbState:
     """Columns of the named tables in one catalog query (PostgreSQL, MySQL): the schema check of every
     command, where reflection table by table costs more than the command's own query."""
-    from sqlalchemy import text
+    from sqlalchemy import bindparam, text
 
-    where = "current_schema()" if conn.dialect.name == "postgresql" else "DATABASE()"
-    rows = conn.execute(
-        text(
-            "SELECT table_name, column_name, is_nullable, data_type, column_default "
-            f"FROM information_schema.columns WHERE table_schema = {where}"
-        )
-    ).all()
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(text(_PG_COLUMNS), {"tables": tables}).all()
+    else:
+        stmt = text(_MYSQL_COLUMNS).bindparams(bindparam("tables", expanding=True))
+        rows = conn.execute(stmt, {"tables": tables}).all()
     state = DbState()
-    wanted = set(tables)
-    for table, column, nullable, data_type, default in rows:
-        if table in wanted:
-            state.tables.setdefault(table, {})[column] = ColumnInfo(
-                column, str(data_type).lower(), str(nullable).upper() == "YES", default is not None
-            )
+    for table, column, nullable, data_type, has_default in rows:
+        state.tables.setdefault(str(table), {})[str(column)] = ColumnInfo(
+            str(column), str(data_type).lower(), bool(nullable), bool(has_default)
+        )
     return state
 
 
