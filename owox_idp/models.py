@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,21 @@ class User:
     ban_expires: datetime | None = None
     two_factor_enabled: bool = False
     has_password: bool = False
+
+    def record(self) -> dict[str, Any]:
+        """The stable form of `list-users --json` and `idp export`: no hash, no secret, no token."""
+        return {
+            "id": self.id,
+            "email": self.email,
+            "name": self.name,
+            "role": self.role,
+            "email_verified": self.email_verified,
+            "has_password": self.has_password,
+            "banned": self.banned,
+            "two_factor_enabled": self.two_factor_enabled,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
 
 
 @dataclass(frozen=True)

@@ -383,18 +383,8 @@ def delete_user_cmd(
 
 
 def _user_json(user: Any) -> dict[str, Any]:
-    return {
-        "id": user.id,
-        "email": user.email,
-        "name": user.name,
-        "role": user.role,
-        "email_verified": user.email_verified,
-        "has_password": user.has_password,
-        "banned": user.banned,
-        "two_factor_enabled": user.two_factor_enabled,
-        "created_at": user.created_at,
-        "updated_at": user.updated_at,
-    }
+    record: dict[str, Any] = user.record()
+    return record
 
 
 @app.command("list-users")

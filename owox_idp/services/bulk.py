@@ -818,20 +818,8 @@ def import_users(
 
 
 def export_record(user: User) -> dict[str, Any]:
-    """The fields `idp export` writes for a user (the keys of `idp list-users --json`); no hash, no
-    secret, no token."""
-    return {
-        "id": user.id,
-        "email": user.email,
-        "name": user.name,
-        "role": user.role,
-        "email_verified": user.email_verified,
-        "has_password": user.has_password,
-        "banned": user.banned,
-        "two_factor_enabled": user.two_factor_enabled,
-        "created_at": user.created_at,
-        "updated_at": user.updated_at,
-    }
+    """The fields `idp export` writes for a user (the keys of `idp list-users --json`)."""
+    return user.record()
 
 
 def export_users(env: Env, *, role: str | None, page_size: int = EXPORT_PAGE) -> Generator[User, None, None]:
