@@ -49,7 +49,8 @@ def create_engine(url: str, *, create_file: bool = False) -> Engine:
                     hint="run `idp migrate` to create the schema (or check IDP_DATABASE_URL)",
                 )
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)  # umask decides: the server may run as another user
+                # the umask decides the mode: the server may run as another user
+                path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise DatabaseUnreachable(f"cannot create directory {path.parent}: {exc.strerror}") from None
         connect_args = {"timeout": BUSY_TIMEOUT_MS / 1000}
