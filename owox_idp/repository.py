@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from owox_idp.db.schema import Layout, Model
 from owox_idp.db.types import BABool, BADate
-from owox_idp.errors import UserExists
+from owox_idp.errors import DatabaseUnreachable, UserExists
 from owox_idp.models import OwoxBan, Session, TwoFactorRow, User, Verification
 
 OWOX_ORG_ID = "owox_data_marts_organization"
@@ -38,6 +38,7 @@ OWOX_ORG_NAME = "OWOX Data Marts"
 OWOX_ORG_SLUG = "owox-data-marts"
 OWOX_BAN_TABLE = "idp_owox_ban"
 CREDENTIAL = "credential"
+ADMIN_LOCK_KEY = 4_711_031_337  # pg_advisory_xact_lock key of `lock_admins`
 
 
 def _sa_type(field_type: str) -> Any:
@@ -296,6 +297,19 @@ class Repository:
             return 0
         stmt = select(func.count()).select_from(u).where(u.c.twoFactorEnabled == True)  # noqa: E712
         return int(self.conn.execute(stmt).scalar_one())
+
+    def lock_admins(self) -> None:
+        """Serialise the commands that may remove an admin, so that two of them running at once cannot
+        each see the other admin and together leave none. Taken first in the transaction (before any
+        read, so that MySQL's snapshot comes after it). SQLite: BEGIN IMMEDIATE already serialises
+        writers; PostgreSQL: a transaction advisory lock; MySQL: a named lock held by this connection."""
+        dialect = self.conn.dialect.name
+        if dialect == "postgresql":
+            self.conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADMIN_LOCK_KEY})
+        elif dialect == "mysql":
+            got = self.conn.execute(text("SELECT GET_LOCK('idp_admins', 30)")).scalar()
+            if got != 1:
+                raise DatabaseUnreachable("another idp command kept the admin lock for 30 s; try again")
 
     def active_admin_ids(self, admin_roles: Sequence[str]) -> list[str]:
         """Ids of users holding an admin role and not banned."""

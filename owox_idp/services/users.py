@@ -161,11 +161,24 @@ def _guard_last_admin(repo: Repository, settings: Settings, user: User, *, force
     if force or user.banned or not has_admin_role(settings, user.role):
         return
     admins = repo.active_admin_ids(settings.admin_roles)
+    _test_pause()
     if admins == [user.id] or (user.id in admins and len(admins) == 1):
         raise Refused(
             f"{user.email} is the last active admin: {action} would leave the deployment without one",
             hint="make another user admin first, or pass --force",
         )
+
+
+def _test_pause() -> None:
+    """Test-only: IDP_TEST_PAUSE_AFTER_ADMIN_CHECK=<seconds> widens the window between the last-admin
+    check and the write, so that a test can prove two concurrent demotions cannot both pass it."""
+    import os
+
+    pause = os.environ.get("IDP_TEST_PAUSE_AFTER_ADMIN_CHECK")
+    if pause:
+        import time
+
+        time.sleep(float(pause))
 
 
 def _refuse_if_owox_banned(settings: Settings, user: User, action: str) -> None:
@@ -315,6 +328,7 @@ def set_role(
     repo: Repository, settings: Settings, *, email: str, role: str, force: bool, now: datetime
 ) -> RoleResult:
     role = normalize_role(settings, role)
+    repo.lock_admins()
     user = require_user(repo, email)
     _refuse_if_owox_banned(settings, user, "change their role")
     if not has_admin_role(settings, role):
@@ -334,6 +348,7 @@ def ban(
     force: bool,
     now: datetime,
 ) -> BanResult:
+    repo.lock_admins()
     user = require_user(repo, email)
     if settings.is_owox and expires_in is not None:
         raise InvalidInput(
@@ -403,6 +418,7 @@ def delete_user(
     repo: Repository, settings: Settings, *, email: str, force: bool, now: datetime
 ) -> DeleteResult:
     del now
+    repo.lock_admins()
     user = require_user(repo, email)
     _guard_last_admin(repo, settings, user, force=force, action="deleting them")
     removed: dict[str, int] = {}

@@ -520,3 +520,24 @@ def test_reads_rows_written_in_other_forms(idp: IdpRunner, db_access: Db) -> Non
     out = r.json()
     assert out["banned"] is False and out["two_factor_enabled"] is False and out["role"] == "viewer"
     assert out["created_at"] == "2026-01-02T03:04:05.000Z"
+
+
+def test_concurrent_demotions_keep_an_admin(flavored: IdpRunner) -> None:
+    """Two admins demoted at the same moment: one demotion wins, the other is refused (exit 8)."""
+    low = "viewer" if flavored.env["IDP_FLAVOR"] == "owox" else "user"
+    add(flavored, "c1@example.com", "--role", "admin")
+    add(flavored, "c2@example.com", "--role", "admin")
+    env = {**os.environ, **flavored.env, "IDP_TEST_PAUSE_AFTER_ADMIN_CHECK": "1.5"}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "owox_idp", "set-role", email, low],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for email in ("c1@example.com", "c2@example.com")
+    ]
+    codes = sorted(p.wait(timeout=60) for p in procs)
+    assert codes == [0, 8], [p.stderr.read().decode() for p in procs if p.stderr]
+    admins = flavored("list-users", "--role", "admin", "--json").json()
+    assert len(admins) == 1
