@@ -42,6 +42,7 @@ SETTING_KEYS = (
     "password_hash",
     "organization",
     "totp_issuer",
+    "admin_user_ids",
 )
 CONFIG_KEYS = frozenset(SETTING_KEYS)
 
@@ -81,6 +82,7 @@ class Settings:
     config_path: Path
     secrets: Secrets | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
+    admin_user_ids: tuple[str, ...] = ()
 
     @property
     def is_owox(self) -> bool:
@@ -514,6 +516,13 @@ def load_settings(
     if owox:
         sources["organization"] = "owox flavor"
     totp_issuer = str(pick("totp_issuer", "IDP_TOTP_ISSUER", default="Better Auth"))
+    raw_ids = pick("admin_user_ids", "IDP_ADMIN_USER_IDS", default="")
+    admin_user_ids: tuple[str, ...] = ()
+    if not owox and raw_ids:
+        items = raw_ids if isinstance(raw_ids, list) else str(raw_ids).split(",")
+        admin_user_ids = tuple(str(i).strip() for i in items if str(i).strip())
+    elif owox:
+        sources["admin_user_ids"] = "owox flavor (none)"
 
     return Settings(
         flavor=flavor,
@@ -528,6 +537,7 @@ def load_settings(
         password_hash=password_hash,
         organization=organization,
         totp_issuer=totp_issuer,
+        admin_user_ids=admin_user_ids,
         config_path=resolved_config,
         secrets=secrets,
         sources=sources,

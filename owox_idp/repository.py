@@ -311,10 +311,11 @@ class Repository:
             if got != 1:
                 raise DatabaseUnreachable("another idp command kept the admin lock for 30 s; try again")
 
-    def active_admin_ids(self, admin_roles: Sequence[str]) -> list[str]:
-        """Ids of users holding an admin role and not banned."""
+    def active_admin_ids(self, admin_roles: Sequence[str], admin_user_ids: Sequence[str] = ()) -> list[str]:
+        """Ids of users who are admins — by an admin role, or listed in the server's `adminUserIds` —
+        and not banned."""
         u = self.t["user"]
-        role_cond = or_(*(self._role_condition(r) for r in admin_roles))
+        role_cond = or_(*(self._role_condition(r) for r in admin_roles), u.c.id.in_(list(admin_user_ids)))
         if self.owox:
             not_banned = ~self._banned_condition()
         else:

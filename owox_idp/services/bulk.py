@@ -449,7 +449,7 @@ def _guard_admins(repo: Repository, settings: Settings, rows: list[_Row], *, for
     ]
     if force or not demotes:
         return
-    admins = set(repo.active_admin_ids(settings.admin_roles))
+    admins = set(repo.active_admin_ids(settings.admin_roles, settings.admin_user_ids))
     remaining = admins - {r.existing.id for r in demotes if r.existing is not None}
     gains = any(
         r.ok and has_admin_role(settings, r.role) and (r.existing is None or not r.existing.banned)

@@ -208,7 +208,7 @@ def _counts(env: Env, conn: Any) -> dict[str, Any]:
         "users_by_role": {
             ("(none)" if k is None else k): v for k, v in sorted(by_role.items(), key=lambda i: str(i[0]))
         },
-        "admins": len(repo.active_admin_ids(env.settings.admin_roles)),
+        "admins": len(repo.active_admin_ids(env.settings.admin_roles, env.settings.admin_user_ids)),
         "banned": repo.count_banned(),
         "users_without_password": repo.count_without_password(),
         "users_without_role": repo.count_without_role(),

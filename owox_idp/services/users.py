@@ -157,10 +157,16 @@ def _store_password(repo: Repository, user_id: str, password_hash: str, now: dat
         repo.update_credential(existing[0], password_hash, now)
 
 
-def _guard_last_admin(repo: Repository, settings: Settings, user: User, *, force: bool, action: str) -> None:
-    if force or user.banned or not has_admin_role(settings, user.role):
+def _guard_last_admin(
+    repo: Repository, settings: Settings, user: User, *, force: bool, action: str, role_only: bool = False
+) -> None:
+    """Refuse (exit 8) when `action` would leave no active admin. With `role_only` the action only takes
+    the admin role away: a user listed in the server's adminUserIds stays an admin then."""
+    configured = user.id in settings.admin_user_ids
+    is_admin = has_admin_role(settings, user.role) or configured
+    if force or user.banned or not is_admin or (role_only and configured):
         return
-    admins = repo.active_admin_ids(settings.admin_roles)
+    admins = repo.active_admin_ids(settings.admin_roles, settings.admin_user_ids)
     _test_pause()
     if admins == [user.id] or (user.id in admins and len(admins) == 1):
         raise Refused(
@@ -332,7 +338,9 @@ def set_role(
     user = require_user(repo, email)
     _refuse_if_owox_banned(settings, user, "change their role")
     if not has_admin_role(settings, role):
-        _guard_last_admin(repo, settings, user, force=force, action="removing their admin role")
+        _guard_last_admin(
+            repo, settings, user, force=force, action="removing their admin role", role_only=True
+        )
     if user.role != role:
         _set_role(repo, settings, user, role, now)
     return RoleResult(user.id, user.email, role, user.role)

@@ -541,3 +541,19 @@ def test_concurrent_demotions_keep_an_admin(flavored: IdpRunner) -> None:
     assert codes == [0, 8], [p.stderr.read().decode() for p in procs if p.stderr]
     admins = flavored("list-users", "--role", "admin", "--json").json()
     assert len(admins) == 1
+
+
+def test_admin_user_ids_count_as_admins(idp: IdpRunner) -> None:
+    """better-auth flavor: users in the server's adminUserIds (IDP_ADMIN_USER_IDS) are admins too."""
+    idp.flavor("better-auth").migrate()
+    boss = add(idp, "boss@example.com", "--role", "admin")
+    cfg = add(idp, "cfg@example.com")  # role "user", admin by configuration
+    assert idp("set-role", "boss@example.com", "user").exit_code == 8
+    env = {"IDP_ADMIN_USER_IDS": cfg["user_id"]}
+    assert idp("info", "--json", env=env).json()["counts"]["admins"] == 2
+    r = idp("set-role", "boss@example.com", "user", env=env)
+    assert r.exit_code == 0, r.stderr
+    # now the configured admin is the only one left: banning or deleting it is refused
+    assert idp("ban", "cfg@example.com", "--yes", env=env).exit_code == 8
+    assert idp("delete-user", "cfg@example.com", "--yes", env=env).exit_code == 8
+    assert boss["user_id"] != cfg["user_id"]
