@@ -6,6 +6,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+# The keys of a user's record (`list-users --json`, `idp export`), in order; each is a `User` attribute.
+USER_RECORD_FIELDS = (
+    "id",
+    "email",
+    "name",
+    "role",
+    "email_verified",
+    "has_password",
+    "banned",
+    "two_factor_enabled",
+    "created_at",
+    "updated_at",
+)
+
 
 @dataclass(frozen=True)
 class User:
@@ -24,18 +38,7 @@ class User:
 
     def record(self) -> dict[str, Any]:
         """The stable form of `list-users --json` and `idp export`: no hash, no secret, no token."""
-        return {
-            "id": self.id,
-            "email": self.email,
-            "name": self.name,
-            "role": self.role,
-            "email_verified": self.email_verified,
-            "has_password": self.has_password,
-            "banned": self.banned,
-            "two_factor_enabled": self.two_factor_enabled,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-        }
+        return {name: getattr(self, name) for name in USER_RECORD_FIELDS}
 
 
 @dataclass(frozen=True)

@@ -205,7 +205,7 @@ def _with_repo(env: Env, *, write: bool, body: Callable[[Any], T]) -> T:
         env.close()
 
 
-def _read_password(out: Output) -> str:
+def _read_password() -> str:
     if sys.stdin is not None and sys.stdin.isatty():
         import getpass
 
@@ -225,7 +225,6 @@ def _read_password(out: Output) -> str:
         from owox_idp.errors import InvalidInput
 
         raise InvalidInput("no password on standard input (--password-stdin reads it from there)")
-    del out
     return data
 
 

@@ -66,7 +66,7 @@ def add_user_cmd(
 
         env = _env(ctx)
         lifetime = _ttl(env.settings, ttl)
-        password = _read_password(out) if password_stdin else None
+        password = _read_password() if password_stdin else None
         result = _with_repo(
             env,
             write=True,
@@ -186,7 +186,7 @@ def reset_password_cmd(
 
         env = _env(ctx)
         lifetime = _ttl(env.settings, ttl)
-        password = _read_password(out) if password_stdin else None
+        password = _read_password() if password_stdin else None
         _confirm(out, f"Reset the password of {email} and sign them out?", yes=yes, command="reset-password")
         result = _with_repo(
             env,

@@ -224,8 +224,6 @@ def plan_migration(
                 continue
             if any(ix.columns == index.columns and ix.unique == index.unique for ix in existing):
                 continue
-            if index.table not in state.tables:
-                pass
         plan.add_indexes.append(index.name)
         index_stmts.append(ddl.create_index(dialect, index))
     plan.statements = add_stmts + create_stmts + index_stmts

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from owox_idp.clock import now as clock_now
 from owox_idp.errors import InvalidInput, Refused, UsageError
+from owox_idp.models import USER_RECORD_FIELDS
 from owox_idp.validation import has_admin_role, name_from_email, normalize_email, normalize_role
 
 if TYPE_CHECKING:
@@ -48,18 +49,7 @@ MODES = ("create", "if-missing", "update")
 IMPORT_COLUMNS = ("email", "name", "role", "password", "password_hash")
 # what `idp export` writes (the keys of `idp list-users --json`); import ignores the ones it does not use,
 # so an export re-imports as it is
-EXPORT_COLUMNS = (
-    "id",
-    "email",
-    "name",
-    "role",
-    "email_verified",
-    "has_password",
-    "banned",
-    "two_factor_enabled",
-    "created_at",
-    "updated_at",
-)
+EXPORT_COLUMNS = USER_RECORD_FIELDS
 IGNORED_COLUMNS = frozenset(EXPORT_COLUMNS) - frozenset(IMPORT_COLUMNS)
 DEFAULT_BATCH_SIZE = 500
 EXPORT_PAGE = 1000
