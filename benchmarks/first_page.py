@@ -44,23 +44,19 @@ def in_process(db_url: str, runs: int) -> tuple[float, float]:
     from owox_idp.services import sessions, users
 
     def users_page() -> int:
-        env = Env(load_settings())
+        env = Env.from_settings(load_settings())
         try:
-            with env.repository(write=False) as repo:
-                rows = users.list_users(
-                    repo, env.settings, role=None, search=None, banned=None, limit=100, offset=0
-                )
+            with env.store(write=False) as store:
+                rows = users.list_users(store, limit=100)
         finally:
             env.close()
         return len(rows)
 
     def sessions_page() -> int:
-        env = Env(load_settings())
+        env = Env.from_settings(load_settings())
         try:
-            with env.repository(write=False) as repo:
-                rows = sessions.list_sessions(
-                    repo, env.settings, email=None, include_expired=False, limit=100, offset=0, now=now()
-                )
+            with env.store(write=False) as store:
+                rows = sessions.list_sessions(store, limit=100, now=now())
         finally:
             env.close()
         return len(rows)
@@ -83,7 +79,6 @@ def breakdown(db_url: str, runs: int) -> dict[str, float]:
     from owox_idp.config import load_settings
     from owox_idp.context import Env, check_schema
     from owox_idp.db.engine import connect
-    from owox_idp.repository import Repository, Tables
     from owox_idp.services import users
 
     phases: dict[str, list[float]] = {"connect": [], "schema check": [], "query and records": []}
@@ -91,14 +86,13 @@ def breakdown(db_url: str, runs: int) -> dict[str, float]:
         phases["what-if: schema check as one catalog query"] = []
     for _ in range(runs):
         t0 = time.perf_counter()
-        env = Env(load_settings())
+        env = Env.from_settings(load_settings())
         conn = connect(env.engine(), write=False)
         t1 = time.perf_counter()
         with conn.begin():
             check_schema(conn, env)
             t2 = time.perf_counter()
-            repo = Repository(conn, Tables(env.models, env.layout), flavor=env.settings.flavor)
-            users.list_users(repo, env.settings, role=None, search=None, banned=None, limit=100, offset=0)
+            users.list_users(env.store_on(conn), limit=100)
             t3 = time.perf_counter()
             measured = [t1 - t0, t2 - t1, t3 - t2]
             if len(phases) == 4:  # what one query on the catalog (instead of reflection) would cost

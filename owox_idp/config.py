@@ -12,20 +12,18 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast, get_args
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from owox_idp.crypto.symmetric import Secrets
 from owox_idp.errors import ConfigError
+from owox_idp.flavors import FLAVORS, Flavor, FlavorName, flavor_named
 
-FLAVORS = ("owox", "better-auth")
+__all__ = ["FLAVORS", "Secrets", "Settings", "load_settings"]
+
 SERVER_VERSIONS = ("1.4", "1.6", "1.7")
-PASSWORD_HASHES = ("scrypt", "argon2id")
-OWOX_BASE_PATH = "/auth/better-auth"
-OWOX_ROLES = ("admin", "editor", "viewer")
-OWOX_ADMIN_ROLES = ("admin",)
-DEFAULT_ROLES = ("admin", "user")
-DEFAULT_ADMIN_ROLES = ("admin",)
-ROLE_TOKEN_LIFETIME = 3600  # OWOX's CryptoService.expiresIn, hard-coded on the server
+PasswordHash = Literal["scrypt", "argon2id"]
+PASSWORD_HASHES: tuple[str, ...] = get_args(PasswordHash)
 
 # Every setting, in the order `idp info` shows them; each is also a key of the TOML config file.
 SETTING_KEYS = (
@@ -50,24 +48,8 @@ _ROLE_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 @dataclass(frozen=True)
-class Secrets:
-    """The server's secret(s). `current` signs and encrypts; `versions` is set with BETTER_AUTH_SECRETS."""
-
-    current: str
-    current_version: int | None = None
-    versions: tuple[tuple[int, str], ...] = ()
-    legacy: str | None = None
-
-    def for_version(self, version: int) -> str | None:
-        for v, s in self.versions:
-            if v == version:
-                return s
-        return None
-
-
-@dataclass(frozen=True)
 class Settings:
-    flavor: str
+    flavor: FlavorName
     database_url: str
     base_url: str
     base_path: str
@@ -76,7 +58,7 @@ class Settings:
     roles: tuple[str, ...]
     admin_roles: tuple[str, ...]
     primary_admin_email: str | None
-    password_hash: str
+    password_hash: PasswordHash
     organization: bool
     totp_issuer: str
     config_path: Path
@@ -85,8 +67,9 @@ class Settings:
     admin_user_ids: tuple[str, ...] = ()
 
     @property
-    def is_owox(self) -> bool:
-        return self.flavor == "owox"
+    def rules(self) -> Flavor:
+        """The flavor's rules (owox_idp.flavors)."""
+        return flavor_named(self.flavor)
 
     def require_secrets(self) -> Secrets:
         if self.secrets is None:
@@ -358,19 +341,29 @@ def _validate_base_url(value: str, source: str) -> str:
 
 def load_settings(
     *,
-    flags: Mapping[str, str | None] | None = None,
+    flags: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
     env_file: Path | None = None,
     config_path: Path | None = None,
     config_must_exist: bool = True,
+    hermetic: bool = False,
+    flag_label: str = "flag --{}",
 ) -> Settings:
-    """Build the settings. `env_file`/`config_path` given means the user named them explicitly."""
+    """Build the settings. `env_file`/`config_path` given means the user named them explicitly.
+
+    `hermetic` (the Python API's `Admin.from_url`) reads no environment variable and no file: only
+    `flags` and the defaults count. `flag_label` names a flag's source in `idp info`."""
     flags = {k: v for k, v in (flags or {}).items() if v is not None}
-    environ = os.environ if environ is None else environ
+    environ = {} if hermetic else (os.environ if environ is None else environ)
+
+    def flag_source(key: str) -> str:
+        return flag_label.format(key.replace("_", "-"))
 
     dotenv_path = env_file if env_file is not None else Path(".env")
     dotenv: dict[str, str] = {}
-    if dotenv_path.is_file():
+    if hermetic:
+        pass
+    elif dotenv_path.is_file():
         dotenv = _read_dotenv(dotenv_path)
     elif env_file is not None:
         raise ConfigError(f"env file {env_file} does not exist")
@@ -383,7 +376,9 @@ def load_settings(
             explicit_config = Path(from_env[0]).expanduser()
     resolved_config = explicit_config or default_config_path()
     config: dict[str, Any] = {}
-    if resolved_config.is_file():
+    if hermetic:
+        pass
+    elif resolved_config.is_file():
         config = _read_config(resolved_config)
     elif explicit_config is not None and config_must_exist:
         raise ConfigError(f"config file {explicit_config} does not exist")
@@ -393,7 +388,7 @@ def load_settings(
 
     def pick(key: str, *env_names: str, default: Any = None) -> Any:
         if key in flags:
-            sources[key] = f"flag --{key.replace('_', '-')}"
+            sources[key] = flag_source(key)
             return flags[key]
         found = layers.get(*env_names) if env_names else None
         if found:
@@ -405,15 +400,14 @@ def load_settings(
         sources[key] = "default"
         return default
 
-    flavor = str(pick("flavor", "IDP_FLAVOR", default="owox")).strip().lower()
-    if flavor not in FLAVORS:
-        raise ConfigError(f"unknown flavor {flavor!r} from {sources['flavor']}: use owox or better-auth")
-    owox = flavor == "owox"
+    rules = flavor_named(
+        str(pick("flavor", "IDP_FLAVOR", default="owox")).strip().lower(), source=sources.get("flavor", "")
+    )
 
     # database: flag > IDP_DATABASE_URL > OWOX variables > DATABASE_URL > config > OWOX default path
     if "database_url" in flags:
-        database_url = normalize_database_url(str(flags["database_url"]), source="--database-url")
-        sources["database_url"] = "flag --database-url"
+        database_url = normalize_database_url(str(flags["database_url"]), source=flag_source("database_url"))
+        sources["database_url"] = flag_source("database_url")
     else:
         found = layers.get("IDP_DATABASE_URL")
         owox_db = None if found else _owox_database(layers)
@@ -432,11 +426,15 @@ def load_settings(
             database_url = "sqlite:///" + str(default_sqlite_path())
             sources["database_url"] = "default (OWOX's SQLite file)"
 
-    secrets, sources["secret"] = _parse_secrets(layers, config, resolved_config)
+    if "secret" in flags:
+        secrets: Secrets | None = Secrets(current=str(flags["secret"]))
+        sources["secret"] = flag_source("secret")
+    else:
+        secrets, sources["secret"] = _parse_secrets(layers, config, resolved_config)
 
     if "base_url" in flags:
         raw_base = str(flags["base_url"])
-        sources["base_url"] = "flag --base-url"
+        sources["base_url"] = flag_source("base_url")
     else:
         found = layers.get("IDP_BETTER_AUTH_BASE_URL", "BETTER_AUTH_URL", "PUBLIC_ORIGIN")
         if found:
@@ -454,18 +452,20 @@ def load_settings(
             sources["base_url"] = f"default (http://localhost:$PORT, {port[1] if port else 'PORT 3000'})"
     base_url = _validate_base_url(raw_base, sources["base_url"])
 
-    if owox:
-        base_path = OWOX_BASE_PATH
-        sources["base_path"] = "owox flavor"
+    if rules.fixed_base_path is not None:
+        base_path = rules.fixed_base_path
+        sources["base_path"] = f"{rules.name} flavor"
     else:
-        base_path = str(pick("base_path", "IDP_BETTER_AUTH_BASE_PATH", default="/api/auth")).strip()
+        base_path = str(
+            pick("base_path", "IDP_BETTER_AUTH_BASE_PATH", default=rules.default_base_path)
+        ).strip()
         if not base_path.startswith("/"):
             raise ConfigError(
                 f"invalid base path {base_path!r} from {sources['base_path']}: must start with /"
             )
         base_path = base_path.rstrip("/") or "/"
 
-    ttl_raw = pick("magic_link_ttl", "IDP_BETTER_AUTH_MAGIC_LINK_TTL", default=3600 if owox else 300)
+    ttl_raw = pick("magic_link_ttl", "IDP_BETTER_AUTH_MAGIC_LINK_TTL", default=rules.default_magic_link_ttl)
     ttl_text = str(ttl_raw).strip()
     if isinstance(ttl_raw, bool) or not ttl_text.isdigit() or int(ttl_text) <= 0:
         raise ConfigError(
@@ -474,7 +474,7 @@ def load_settings(
     magic_link_ttl = int(ttl_text)
 
     version_raw = str(
-        pick("server_version", "IDP_BETTER_AUTH_VERSION", default="1.6" if owox else "1.7")
+        pick("server_version", "IDP_BETTER_AUTH_VERSION", default=rules.default_server_version)
     ).strip()
     match = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.\d+)?", version_raw)
     server_version = f"{match.group(1)}.{match.group(2)}" if match else version_raw
@@ -487,13 +487,13 @@ def load_settings(
 
     roles: tuple[str, ...]
     admin_roles: tuple[str, ...]
-    if owox:
-        roles, admin_roles = OWOX_ROLES, OWOX_ADMIN_ROLES
-        sources["roles"] = sources["admin_roles"] = "owox flavor"
+    if rules.fixed_roles is not None:
+        roles, admin_roles = rules.fixed_roles
+        sources["roles"] = sources["admin_roles"] = f"{rules.name} flavor"
     else:
-        raw_roles = pick("roles", "IDP_ROLES", default=",".join(DEFAULT_ROLES))
+        raw_roles = pick("roles", "IDP_ROLES", default=",".join(rules.default_roles))
         roles = _roles(raw_roles, sources["roles"])
-        raw_admin_roles = pick("admin_roles", "IDP_ADMIN_ROLES", default=",".join(DEFAULT_ADMIN_ROLES))
+        raw_admin_roles = pick("admin_roles", "IDP_ADMIN_ROLES", default=",".join(rules.default_admin_roles))
         admin_roles = _roles(raw_admin_roles, sources["admin_roles"])
         missing = [r for r in admin_roles if r not in roles]
         if missing:
@@ -510,22 +510,22 @@ def load_settings(
             f"unknown password hash {password_hash!r} from {sources['password_hash']}: use scrypt or argon2id"
         )
 
-    organization = owox or _parse_bool(
+    organization = rules.organization_required or _parse_bool(
         pick("organization", "IDP_ORGANIZATION", default=False), "organization"
     )
-    if owox:
-        sources["organization"] = "owox flavor"
+    if rules.organization_required:
+        sources["organization"] = f"{rules.name} flavor"
     totp_issuer = str(pick("totp_issuer", "IDP_TOTP_ISSUER", default="Better Auth"))
     raw_ids = pick("admin_user_ids", "IDP_ADMIN_USER_IDS", default="")
     admin_user_ids: tuple[str, ...] = ()
-    if not owox and raw_ids:
+    if rules.honours_admin_user_ids and raw_ids:
         items = raw_ids if isinstance(raw_ids, list) else str(raw_ids).split(",")
         admin_user_ids = tuple(str(i).strip() for i in items if str(i).strip())
-    elif owox:
-        sources["admin_user_ids"] = "owox flavor (none)"
+    elif not rules.honours_admin_user_ids:
+        sources["admin_user_ids"] = f"{rules.name} flavor (none)"
 
     return Settings(
-        flavor=flavor,
+        flavor=rules.name,
         database_url=database_url,
         base_url=base_url,
         base_path=base_path,
@@ -534,7 +534,7 @@ def load_settings(
         roles=roles,
         admin_roles=admin_roles,
         primary_admin_email=primary_admin_email,
-        password_hash=password_hash,
+        password_hash=cast(PasswordHash, password_hash),
         organization=organization,
         totp_issuer=totp_issuer,
         admin_user_ids=admin_user_ids,

@@ -1,4 +1,9 @@
-"""The per-run environment: settings, the database, and one transaction per command."""
+"""The per-run environment: the deployment, its database, and transactions over it.
+
+`Env` is the only place that opens connections and builds repositories. A command runs one transaction
+(`with env.store(write=True) as store: ...`); the bulk commands run several short ones on the same
+connections (one per kind, read or write), and the schema is checked once, in the first.
+"""
 
 from __future__ import annotations
 
@@ -7,34 +12,44 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from owox_idp.config import Settings
-from owox_idp.db.schema import DEFAULT_LAYOUT, Layout, Model, models_for, plugins_for
+from owox_idp.deployment import Deployment
 from owox_idp.errors import Conflict, DatabaseUnreachable, IdpError, SchemaError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
-    from owox_idp.repository import Repository
+    from owox_idp.config import Settings
+    from owox_idp.db.schema import Layout, Model
+    from owox_idp.repository import Store, Tables
 
 
 @dataclass
 class Env:
-    settings: Settings
-    layout: Layout = DEFAULT_LAYOUT
+    deployment: Deployment
     _engine: Engine | None = field(default=None, repr=False)
+    _connections: dict[bool, Connection] = field(default_factory=dict, repr=False)
+    _tables: Tables | None = field(default=None, repr=False)
+    _checked: bool = field(default=False, repr=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Env:
+        return cls(Deployment.from_settings(settings))
 
     @property
-    def dialect(self) -> str:
-        from owox_idp.db.engine import dialect_of
+    def settings(self) -> Settings:
+        return self.deployment.settings
 
-        return dialect_of(self.settings.database_url)
+    @property
+    def layout(self) -> Layout:
+        return self.deployment.layout
 
     @property
     def models(self) -> tuple[Model, ...]:
-        s = self.settings
-        return models_for(
-            plugins_for(flavor=s.flavor, server_version=s.server_version, organization=s.organization)
-        )
+        return self.deployment.models
+
+    @property
+    def dialect(self) -> str:
+        return self.deployment.dialect
 
     def engine(self, *, create_file: bool = False) -> Engine:
         if self._engine is None:
@@ -44,13 +59,23 @@ class Env:
         return self._engine
 
     def close(self) -> None:
+        for conn in self._connections.values():
+            conn.close()
+        self._connections.clear()
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
 
+    def __enter__(self) -> Env:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @contextmanager
     def connection(self, *, write: bool, create_file: bool = False) -> Iterator[Connection]:
-        """A connection inside one transaction: committed on success, rolled back on any error."""
+        """A new connection inside one transaction: committed on success, rolled back on any error,
+        closed afterwards (migrate and info, which look at the schema itself)."""
         from sqlalchemy.exc import DBAPIError
 
         from owox_idp.db.engine import connect
@@ -65,14 +90,38 @@ class Env:
         finally:
             conn.close()
 
-    @contextmanager
-    def repository(self, *, write: bool) -> Iterator[Repository]:
-        """A repository on a schema-checked database, in one transaction."""
-        from owox_idp.repository import Repository, Tables
+    def tables(self) -> Tables:
+        if self._tables is None:
+            from owox_idp.repository import Tables
 
-        with self.connection(write=write) as conn:
-            check_schema(conn, self)
-            yield Repository(conn, Tables(self.models, self.layout), flavor=self.settings.flavor)
+            self._tables = Tables(self.models, self.layout)
+        return self._tables
+
+    def store_on(self, conn: Connection) -> Store:
+        """A store on a connection the caller manages (no schema check)."""
+        from owox_idp.repository import Store
+
+        return Store(conn, self.deployment, tables=self.tables())
+
+    @contextmanager
+    def store(self, *, write: bool) -> Iterator[Store]:
+        """The repositories on a schema-checked database, in one transaction. Connections are kept for
+        the next transaction of the same kind until `close`."""
+        from sqlalchemy.exc import DBAPIError
+
+        from owox_idp.db.engine import connect
+
+        conn = self._connections.get(write)
+        if conn is None:
+            conn = self._connections[write] = connect(self.engine(), write=write)
+        try:
+            with conn.begin():
+                if not self._checked:
+                    check_schema(conn, self)
+                    self._checked = True
+                yield self.store_on(conn)
+        except DBAPIError as exc:
+            raise translate_db_error(exc) from None
 
 
 def translate_db_error(exc: Exception) -> IdpError:
@@ -98,7 +147,7 @@ def translate_db_error(exc: Exception) -> IdpError:
 
 
 def check_schema(conn: Connection, env: Env) -> None:
-    """Exit 7 when a table or column the flavor needs is missing."""
+    """Exit 7 when a table or column the deployment needs is missing."""
     from owox_idp.db.migrate import introspect, plan_migration
 
     tables = [env.layout.table(m.name) for m in env.models]
@@ -111,6 +160,6 @@ def check_schema(conn: Connection, env: Env) -> None:
         shown = ", ".join(missing[:4]) + (f" and {len(missing) - 4} more" if len(missing) > 4 else "")
         what = "missing" if len(plan.create_tables) == len(tables) else "out of date"
         raise SchemaError(
-            f"the database schema is {what} for the {env.settings.flavor} flavor (missing: {shown})",
+            f"the database schema is {what} for the {env.deployment.name} flavor (missing: {shown})",
             hint="run `idp migrate`",
         )

@@ -40,6 +40,12 @@ class User:
         """The stable form of `list-users --json` and `idp export`: no hash, no secret, no token."""
         return {name: getattr(self, name) for name in USER_RECORD_FIELDS}
 
+    def to_json(self) -> dict[str, Any]:
+        """`record()` with ISO-8601 UTC dates: one element of `list-users --json`."""
+        from owox_idp.clock import iso
+
+        return {k: iso(v) if isinstance(v, datetime) else v for k, v in self.record().items()}
+
 
 @dataclass(frozen=True)
 class Session:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-from owox_idp.config import Settings
 from owox_idp.errors import InvalidInput
 
 # A practical subset of what Better Auth's z.email() accepts.
@@ -34,25 +34,23 @@ def parse_duration(text: str, *, what: str = "duration") -> int:
     return int(match.group(1)) * _UNITS[match.group(2)]
 
 
-def normalize_role(settings: Settings, role: str) -> str:
-    """A known role of the flavor; in the better-auth flavor several may be given comma-separated."""
+def normalize_role(role: str, *, allowed: Sequence[str], multiple: bool, flavor: str) -> str:
+    """A known role of the flavor; where the flavor allows it, several comma-separated."""
     parts = [p.strip() for p in role.split(",") if p.strip()]
     if not parts:
         raise InvalidInput("the role is empty")
-    if settings.is_owox and len(parts) > 1:
-        raise InvalidInput("OWOX users have exactly one role: admin, editor or viewer")
+    if not multiple and len(parts) > 1:
+        raise InvalidInput(f"users of the {flavor} flavor have exactly one role: {', '.join(allowed)}")
     for part in parts:
-        if part not in settings.roles:
-            raise InvalidInput(
-                f"unknown role {part!r}: the {settings.flavor} flavor allows {', '.join(settings.roles)}"
-            )
+        if part not in allowed:
+            raise InvalidInput(f"unknown role {part!r}: the {flavor} flavor allows {', '.join(allowed)}")
     return ",".join(dict.fromkeys(parts))
 
 
-def has_admin_role(settings: Settings, role: str | None) -> bool:
+def has_admin_role(role: str | None, admin_roles: Sequence[str]) -> bool:
     if not role:
         return False
-    return any(part in settings.admin_roles for part in role.split(","))
+    return any(part in admin_roles for part in role.split(","))
 
 
 def name_from_email(email: str) -> str:

@@ -10,12 +10,14 @@ from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from owox_idp.cli.common import JsonOpt, TtlOpt, _env, _run, _ttl, _warn_ttl, app
+from owox_idp.cli.common import JsonOpt, TtlOpt, _admin, _run, _warn_ttl, app, command
 from owox_idp.errors import IdpError, Interrupted, UsageError
 
 if TYPE_CHECKING:
+    from owox_idp.api import Admin
     from owox_idp.output import Output
-    from owox_idp.services.bulk import ImportSummary, RowResult
+    from owox_idp.services.cleanup import CleanupResult
+    from owox_idp.services.importing import ImportSummary, RowResult
 
 FormatOpt = Annotated[
     str | None,
@@ -77,7 +79,7 @@ class _ImportReport:
     """Renders the import as it goes: failed rows, a progress bar on a terminal, JSON lines, links."""
 
     def __init__(self, out: Output, *, json_: bool, links: _LinksFile | None) -> None:
-        from owox_idp.services.bulk import ImportSummary
+        from owox_idp.services.importing import ImportSummary
 
         self.out = out
         self.json = json_
@@ -192,14 +194,17 @@ def import_cmd(
     """Create users from a CSV or JSON Lines file: validated first, then written in batches."""
 
     def body(out: Output) -> None:
-        from owox_idp.services import bulk
+        with _admin(ctx) as admin:
+            _import(admin, out)
+
+    def _import(admin: Admin, out: Output) -> None:
+        from owox_idp.services import importing, reading
 
         if if_missing and update:
             raise UsageError("use --if-missing or --update, not both")
         if links == "-" and json_:
             raise UsageError("--links - and --json both write to stdout: give --links a file")
-        env = _env(ctx)
-        lifetime = _ttl(env.settings, ttl)
+        lifetime = admin.ttl(ttl)
         stream: Any
         if file == "-":
             stream = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin
@@ -209,11 +214,11 @@ def import_cmd(
             except OSError as exc:
                 raise UsageError(f"cannot read {file}: {exc.strerror}") from None
         try:
-            _, rows = bulk.read_rows(stream, name="standard input" if file == "-" else file, fmt=fmt)
+            _, rows = reading.read_rows(stream, name="standard input" if file == "-" else file, fmt=fmt)
         finally:
             if file != "-":
                 stream.close()
-        options = bulk.ImportOptions(
+        options = importing.ImportOptions(
             mode="if-missing" if if_missing else ("update" if update else "create"),
             dry_run=dry_run,
             links=links is not None,
@@ -225,7 +230,7 @@ def import_cmd(
         links_file = _LinksFile(links, out) if links is not None and not dry_run else None
         report = _ImportReport(out, json_=json_, links=links_file)
         try:
-            summary = bulk.import_users(env, rows, options=options, report=report)
+            summary = admin.import_users(rows, options=options, report=report)
         except KeyboardInterrupt:
             report.stop()
             _partial(out, report.summary)
@@ -244,7 +249,7 @@ def import_cmd(
         out.message(_summary_line(summary, dry_run=dry_run))
         if links_file is not None and links_file.count and links != "-":
             out.message(f"Wrote {links_file.count} sign-in link(s) to {links} (mode 0600).")
-            _warn_ttl(out, env.settings, lifetime)
+            _warn_ttl(out, admin, lifetime)
         if summary.without_access and not dry_run:
             out.message(
                 f"{summary.without_access} new user(s) have neither a password nor a link: give each one "
@@ -301,25 +306,28 @@ def export_cmd(
     """Every user with role, verified, password yes/no, banned, two-factor and dates; never a hash."""
 
     def body(out: Output) -> None:
+        with _admin(ctx) as admin:
+            _export(admin, out)
+
+    def _export(admin: Admin, out: Output) -> None:
         import csv
 
         from owox_idp.output import to_json
-        from owox_idp.services import bulk
+        from owox_idp.services import exporting
 
-        if fmt not in bulk.FORMATS:
+        if fmt not in exporting.FORMATS:
             raise UsageError(f"unknown --format {fmt!r}: use csv or jsonl")
-        env = _env(ctx)
-        users = bulk.export_users(env, role=role)
+        users = admin.export_users(role=role)
         target: IO[str] = _open_private(str(output), append=False) if output else out.stdout
         count = 0
         try:
             writer = csv.writer(target, lineterminator="\n") if fmt == "csv" else None
             if writer is not None:
-                writer.writerow(bulk.EXPORT_COLUMNS)
+                writer.writerow(exporting.EXPORT_COLUMNS)
             for user in users:
-                record = bulk.export_record(user)
+                record = exporting.export_record(user)
                 if writer is not None:
-                    writer.writerow([_csv_cell(record[k]) for k in bulk.EXPORT_COLUMNS])
+                    writer.writerow([_csv_cell(record[k]) for k in exporting.EXPORT_COLUMNS])
                 else:
                     target.write(to_json(record) + "\n")
                 count += 1
@@ -349,25 +357,11 @@ def cleanup_cmd(
 ) -> None:
     """Delete expired sessions and expired verification rows (magic links, reset tokens)."""
 
-    def body(out: Output) -> None:
-        from owox_idp.clock import now
-        from owox_idp.services import bulk
-
-        env = _env(ctx)
-        result = bulk.cleanup(env, dry_run=dry_run, now=now())
-        if json_:
-            out.json(
-                {
-                    "expired_sessions": result.expired_sessions,
-                    "expired_verifications": result.expired_verifications,
-                    "deleted": result.deleted,
-                }
-            )
-            return
+    def render(out: Output, admin: Admin, result: CleanupResult) -> None:
         verb = "Deleted" if result.deleted else "Would delete"
         out.message(
             f"{verb} {result.expired_sessions} expired session(s) and "
             f"{result.expired_verifications} expired verification row(s)."
         )
 
-    _run(body)
+    command(ctx, lambda admin, out: admin.cleanup(dry_run=dry_run), render, json_=json_)

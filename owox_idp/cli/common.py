@@ -19,8 +19,8 @@ from owox_idp import __version__
 from owox_idp.errors import ExitCode, IdpError, UsageError
 
 if TYPE_CHECKING:
+    from owox_idp.api import Admin
     from owox_idp.config import Settings
-    from owox_idp.context import Env
     from owox_idp.output import Output
 
 T = TypeVar("T")
@@ -162,10 +162,10 @@ def _settings(ctx: typer.Context, *, config_must_exist: bool = True) -> Settings
     )
 
 
-def _env(ctx: typer.Context) -> Env:
-    from owox_idp.context import Env
+def _admin(ctx: typer.Context) -> Admin:
+    from owox_idp.api import Admin
 
-    return Env(_settings(ctx))
+    return Admin(_settings(ctx))
 
 
 def _exit(code: int) -> NoReturn:
@@ -197,12 +197,33 @@ def _run(fn: Callable[[Output], None]) -> None:
         _exit(int(ExitCode.FAILURE))
 
 
-def _with_repo(env: Env, *, write: bool, body: Callable[[Any], T]) -> T:
-    try:
-        with env.repository(write=write) as repo:
-            return body(repo)
-    finally:
-        env.close()
+def to_json_value(result: Any) -> Any:
+    """A result's `--json` form: `to_json()` of a result, a list of them, or plain data."""
+    if isinstance(result, list):
+        return [to_json_value(r) for r in result]
+    to_json = getattr(result, "to_json", None)
+    return to_json() if callable(to_json) else result
+
+
+def command(
+    ctx: typer.Context,
+    call: Callable[[Admin, Output], T],
+    render: Callable[[Output, Admin, T], None] | None = None,
+    *,
+    json_: bool = False,
+) -> None:
+    """The body of every data command: open the deployment, make one `Admin` call, then print its JSON
+    (`--json`) or let `render` show it to people. Errors become messages and exit codes in `_run`."""
+
+    def body(out: Output) -> None:
+        with _admin(ctx) as admin:
+            result = call(admin, out)
+            if json_:
+                out.json(to_json_value(result))
+            elif render is not None:
+                render(out, admin, result)
+
+    _run(body)
 
 
 def _read_password() -> str:
@@ -242,18 +263,11 @@ def _confirm(out: Output, question: str, *, yes: bool, command: str) -> None:
         raise Refused("not confirmed; nothing was changed")
 
 
-def _ttl(settings: Settings, ttl: str | None) -> int:
-    from owox_idp.validation import parse_duration
-
-    return parse_duration(ttl, what="--ttl") if ttl else settings.magic_link_ttl
-
-
-def _warn_ttl(out: Output, settings: Settings, ttl: int) -> None:
-    from owox_idp.config import ROLE_TOKEN_LIFETIME
-
-    if settings.is_owox and ttl > ROLE_TOKEN_LIFETIME:
+def _warn_ttl(out: Output, admin: Admin, ttl: int) -> None:
+    limit = admin.deployment.flavor.link_lifetime_limit
+    if limit is not None and ttl > limit:
         out.warn(
-            f"the link lives {ttl}s but OWOX's role token expires after {ROLE_TOKEN_LIFETIME}s: "
+            f"the link lives {ttl}s but OWOX's role token expires after {limit}s: "
             "opened later, it signs the user in without applying the role (the role is already stored)"
         )
 

@@ -9,18 +9,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from owox_idp.cli.common import (
-    Globals,
-    JsonOpt,
-    YesOpt,
-    _confirm,
-    _env,
-    _run,
-    app,
-)
+from owox_idp.cli.common import Globals, JsonOpt, YesOpt, _confirm, _run, app, command
 
 if TYPE_CHECKING:
+    from owox_idp.api import Admin, Info
     from owox_idp.output import Output
+    from owox_idp.services.schema import MigrateResult
 
 
 # ----------------------------------------------------------------------------- schema
@@ -42,11 +36,7 @@ def migrate_cmd(
 ) -> None:
     """Create or extend the schema additively, exactly as Better Auth's own migration would."""
 
-    def body(out: Output) -> None:
-        from owox_idp.services import schema
-
-        env = _env(ctx)
-
+    def call(admin: Admin, out: Output) -> MigrateResult:
         def confirm(plan: Any) -> bool:
             if yes or json_ or sys.stdin is None or not sys.stdin.isatty():
                 return True
@@ -56,15 +46,12 @@ def migrate_cmd(
             _confirm(out, "Apply it?", yes=False, command="migrate")
             return True
 
-        try:
-            result = schema.migrate(env, dry_run=sql, confirm=confirm, indexes=indexes)
-        finally:
-            env.close()
+        result = admin.migrate(dry_run=sql, confirm=confirm, indexes=indexes)
         for warning in result.plan.warnings:
             out.warn(warning)
-        if json_:
-            out.json({"statements": result.statements, "applied": result.applied})
-            return
+        return result
+
+    def render(out: Output, admin: Admin, result: MigrateResult) -> None:
         if sql:
             for statement in result.statements:
                 out.result(statement + ";")
@@ -76,7 +63,7 @@ def migrate_cmd(
         else:
             out.message(f"Applied {len(result.statements)} statement(s): " + _summary(result.plan))
 
-    _run(body)
+    command(ctx, call, render, json_=json_)
 
 
 def _summary(plan: Any) -> str:
@@ -94,17 +81,8 @@ def _summary(plan: Any) -> str:
 def info_cmd(ctx: typer.Context, json_: JsonOpt = False) -> None:
     """Version, settings and their sources (secrets redacted), database, schema status, counts, warnings."""
 
-    def body(out: Output) -> None:
-        from owox_idp.services import schema
-
-        env = _env(ctx)
-        try:
-            data = schema.info(env)
-        finally:
-            env.close()
-        if json_:
-            out.json(data)
-            return
+    def render(out: Output, admin: Admin, info: Info) -> None:
+        data = info.data
         out.result(f"idp {data['version']} (flavor {data['flavor']})")
         out.result("")
         out.result("Settings:")
@@ -130,7 +108,7 @@ def info_cmd(ctx: typer.Context, json_: JsonOpt = False) -> None:
         for warning in data["warnings"]:
             out.warn(warning)
 
-    _run(body)
+    command(ctx, lambda admin, out: admin.info(), render, json_=json_)
 
 
 @app.command("generate-secret")

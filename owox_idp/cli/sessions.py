@@ -7,43 +7,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from owox_idp.cli.common import (
-    AfterOpt,
-    EmailArg,
-    JsonOpt,
-    YesOpt,
-    _confirm,
-    _env,
-    _next_page,
-    _no_offset_with_after,
-    _run,
-    _with_repo,
-    app,
-)
+from owox_idp.cli.common import AfterOpt, EmailArg, JsonOpt, YesOpt, _confirm, _next_page, app, command
 
 if TYPE_CHECKING:
+    from owox_idp.api import Admin
     from owox_idp.output import Output
+    from owox_idp.services.sessions import RevokeResult, SessionView
 
 REVOCATION_NOTE = (
     "a server with a session cookie cache keeps revoked sessions alive until the cache expires "
     "(5 min by default); see docs/sessions-and-revocation.md"
 )
-OWOX_REVOCATION_NOTE = "OWOX access tokens already issued stay valid for up to 1 h"
-
-
-def _session_json(s: Any) -> dict[str, Any]:
-    return {
-        "id": s.id,
-        "user_id": s.user_id,
-        "email": s.email,
-        "created_at": s.created_at,
-        "expires_at": s.expires_at,
-        "active": s.active,
-        "ip_address": s.ip_address,
-        "user_agent": s.user_agent,
-        "impersonated_by": s.impersonated_by,
-        "token_prefix": s.token_prefix,
-    }
 
 
 @app.command("list-sessions")
@@ -64,33 +38,18 @@ def list_sessions_cmd(
 ) -> None:
     """List active sessions, newest first (expired ones too with --all); tokens show a prefix only."""
 
-    def body(out: Output) -> None:
-        from owox_idp.clock import now
-        from owox_idp.services import sessions
+    page: int | None = None
 
-        _no_offset_with_after(after, offset)
-        env = _env(ctx)
+    def call(admin: Admin, out: Output) -> list[SessionView]:
+        nonlocal page
         page = limit if limit is not None else (100 if out.stdout_tty and not json_ else None)
-        rows = _with_repo(
-            env,
-            write=False,
-            body=lambda repo: sessions.list_sessions(
-                repo,
-                env.settings,
-                email=email,
-                include_expired=all_,
-                limit=page,
-                offset=offset,
-                now=now(),
-                cursor=after,
-            ),
-        )
+        rows = admin.list_sessions(email, include_expired=all_, limit=page, offset=offset, after=after)
+        if json_ and (next_page := _next_page(rows, page)):
+            out.message(next_page)
+        return rows
+
+    def render(out: Output, admin: Admin, rows: list[SessionView]) -> None:
         next_page = _next_page(rows, page)
-        if json_:
-            out.json([_session_json(s) for s in rows])
-            if next_page:
-                out.message(next_page)
-            return
         cells: dict[str, Callable[[Any], Any]] = {
             "id": lambda s: s.id,
             "email": lambda s: s.email or "-",
@@ -114,7 +73,7 @@ def list_sessions_cmd(
         if next_page:
             out.message(f"Showing {page}. {next_page}")
 
-    _run(body)
+    command(ctx, call, render, json_=json_)
 
 
 @app.command("revoke-sessions")
@@ -132,35 +91,18 @@ def revoke_sessions_cmd(
 ) -> None:
     """Sign a user out: delete one or all of their sessions."""
 
-    def body(out: Output) -> None:
-        from owox_idp.services import sessions
-
-        env = _env(ctx)
+    def call(admin: Admin, out: Output) -> RevokeResult:
         what = f"session {session_id} of {email}" if session_id else f"every session of {email}"
         _confirm(out, f"Revoke {what}?", yes=yes, command="revoke-sessions")
-        result = _with_repo(
-            env,
-            write=True,
-            body=lambda repo: sessions.revoke_sessions(
-                repo, env.settings, email=email, session_id=session_id
-            ),
-        )
-        if json_:
-            out.json(
-                {
-                    "user_id": result.user_id,
-                    "email": result.email,
-                    "session_id": result.session_id,
-                    "revoked": result.revoked,
-                }
-            )
-            return
+        return admin.revoke_sessions(email, session_id=session_id)
+
+    def render(out: Output, admin: Admin, result: RevokeResult) -> None:
         if result.revoked == 0:
             out.message(f"{result.email} has no sessions; nothing to do.")
             return
         out.message(f"Revoked {result.revoked} session(s) of {result.email}.")
         out.message(f"Note: {REVOCATION_NOTE}.")
-        if env.settings.is_owox:
-            out.message(f"Note: {OWOX_REVOCATION_NOTE}.")
+        for note in admin.deployment.flavor.revocation_notes:
+            out.message(f"Note: {note}.")
 
-    _run(body)
+    command(ctx, call, render, json_=json_)

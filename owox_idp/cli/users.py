@@ -15,21 +15,26 @@ from owox_idp.cli.common import (
     TtlOpt,
     YesOpt,
     _confirm,
-    _env,
     _iso,
     _next_page,
-    _no_offset_with_after,
     _read_password,
-    _run,
-    _ttl,
     _warn_ttl,
-    _with_repo,
     app,
+    command,
 )
-from owox_idp.errors import UsageError
 
 if TYPE_CHECKING:
+    from owox_idp.api import Admin
     from owox_idp.output import Output
+    from owox_idp.services.users import (
+        AddUserResult,
+        BanResult,
+        BootstrapResult,
+        DeleteResult,
+        ResetResult,
+        RoleResult,
+        UserDetails,
+    )
 
 
 # ----------------------------------------------------------------------------- users
@@ -60,44 +65,23 @@ def add_user_cmd(
 ) -> None:
     """Create a user with a role and print a one-time magic link (and store a password if given)."""
 
-    def body(out: Output) -> None:
-        from owox_idp.clock import now
-        from owox_idp.services import users
-
-        env = _env(ctx)
-        lifetime = _ttl(env.settings, ttl)
+    def call(admin: Admin, out: Output) -> AddUserResult:
+        lifetime = admin.ttl(ttl)
         password = _read_password() if password_stdin else None
-        result = _with_repo(
-            env,
-            write=True,
-            body=lambda repo: users.add_user(
-                repo,
-                env.settings,
-                email=email,
-                role=role,
-                name=name,
-                password=password,
-                ttl=lifetime,
-                if_missing=if_missing,
-                now=now(),
-                callback_url=callback_url,
-            ),
+        result = admin.add_user(
+            email,
+            role=role,
+            name=name,
+            password=password,
+            ttl=lifetime,
+            if_missing=if_missing,
+            callback_url=callback_url,
         )
         if result.created:
-            _warn_ttl(out, env.settings, lifetime)
-        if json_:
-            out.json(
-                {
-                    "user_id": result.user_id,
-                    "email": result.email,
-                    "role": result.role,
-                    "created": result.created,
-                    "has_password": result.has_password,
-                    "magic_link": result.magic_link,
-                    "expires_at": result.expires_at,
-                }
-            )
-            return
+            _warn_ttl(out, admin, lifetime)
+        return result
+
+    def render(out: Output, admin: Admin, result: AddUserResult) -> None:
         if not result.created:
             out.message(f"{result.email} already exists (role {result.role or '-'}); nothing changed.")
             return
@@ -108,7 +92,7 @@ def add_user_cmd(
         out.message(f"One-time sign-in link (expires {_iso(result.expires_at)}):")
         out.result(result.magic_link or "")
 
-    _run(body)
+    command(ctx, call, render, json_=json_)
 
 
 @app.command("bootstrap-admin")
@@ -125,34 +109,7 @@ def bootstrap_admin_cmd(
 ) -> None:
     """Make sure the primary admin exists and can get in; safe to run on every deploy."""
 
-    def body(out: Output) -> None:
-        from owox_idp.clock import now
-        from owox_idp.services import users
-
-        env = _env(ctx)
-        target = email or env.settings.primary_admin_email
-        if not target:
-            raise UsageError("no email: pass EMAIL or set IDP_BETTER_AUTH_PRIMARY_ADMIN_EMAIL")
-        lifetime = _ttl(env.settings, ttl)
-        result = _with_repo(
-            env,
-            write=True,
-            body=lambda repo: users.bootstrap_admin(
-                repo, env.settings, email=target, ttl=lifetime, now=now()
-            ),
-        )
-        if json_:
-            out.json(
-                {
-                    "user_id": result.user_id,
-                    "email": result.email,
-                    "action": result.action,
-                    "role_changed": result.role_changed,
-                    "magic_link": result.magic_link,
-                    "expires_at": result.expires_at,
-                }
-            )
-            return
+    def render(out: Output, admin: Admin, result: BootstrapResult) -> None:
         if result.action == "unchanged":
             suffix = " (made admin)" if result.role_changed else ""
             out.message(f"{result.email} is an admin with a password{suffix}; nothing else to do.")
@@ -163,7 +120,7 @@ def bootstrap_admin_cmd(
         )
         out.result(result.magic_link or "")
 
-    _run(body)
+    command(ctx, lambda admin, out: admin.bootstrap_admin(email, ttl=ttl), render, json_=json_)
 
 
 @app.command("reset-password")
@@ -180,40 +137,13 @@ def reset_password_cmd(
 ) -> None:
     """Revoke sessions and pending links; set the given password, or remove it and print a new link."""
 
-    def body(out: Output) -> None:
-        from owox_idp.clock import now
-        from owox_idp.services import users
-
-        env = _env(ctx)
-        lifetime = _ttl(env.settings, ttl)
+    def call(admin: Admin, out: Output) -> ResetResult:
+        lifetime = admin.ttl(ttl)
         password = _read_password() if password_stdin else None
         _confirm(out, f"Reset the password of {email} and sign them out?", yes=yes, command="reset-password")
-        result = _with_repo(
-            env,
-            write=True,
-            body=lambda repo: users.reset_password(
-                repo,
-                env.settings,
-                email=email,
-                password=password,
-                keep_sessions=keep_sessions,
-                ttl=lifetime,
-                now=now(),
-            ),
-        )
-        if json_:
-            out.json(
-                {
-                    "user_id": result.user_id,
-                    "email": result.email,
-                    "sessions_revoked": result.sessions_revoked,
-                    "links_revoked": result.links_revoked,
-                    "password_set": result.password_set,
-                    "magic_link": result.magic_link,
-                    "expires_at": result.expires_at,
-                }
-            )
-            return
+        return admin.reset_password(email, password=password, keep_sessions=keep_sessions, ttl=lifetime)
+
+    def render(out: Output, admin: Admin, result: ResetResult) -> None:
         out.message(
             f"Reset {result.email}: {result.sessions_revoked} session(s) and {result.links_revoked} pending link(s) revoked."
         )
@@ -225,7 +155,7 @@ def reset_password_cmd(
             )
             out.result(result.magic_link or "")
 
-    _run(body)
+    command(ctx, call, render, json_=json_)
 
 
 @app.command("set-role")
@@ -238,46 +168,13 @@ def set_role_cmd(
 ) -> None:
     """Change a user's role (refused for the last admin unless --force)."""
 
-    def body(out: Output) -> None:
-        from owox_idp.clock import now
-        from owox_idp.services import users
-
-        env = _env(ctx)
-        result = _with_repo(
-            env,
-            write=True,
-            body=lambda repo: users.set_role(
-                repo, env.settings, email=email, role=role, force=force, now=now()
-            ),
-        )
-        if json_:
-            out.json(
-                {
-                    "user_id": result.user_id,
-                    "email": result.email,
-                    "role": result.role,
-                    "previous_role": result.previous_role,
-                }
-            )
-            return
+    def render(out: Output, admin: Admin, result: RoleResult) -> None:
         if result.previous_role == result.role:
             out.message(f"{result.email} already has role {result.role}; nothing changed.")
         else:
             out.message(f"{result.email}: role {result.previous_role or '(none)'} -> {result.role}")
 
-    _run(body)
-
-
-def _ban_json(result: Any) -> dict[str, Any]:
-    return {
-        "user_id": result.user_id,
-        "email": result.email,
-        "banned": result.banned,
-        "ban_reason": result.ban_reason,
-        "ban_expires": result.ban_expires,
-        "sessions_revoked": result.sessions_revoked,
-        "changed": result.changed,
-    }
+    command(ctx, lambda admin, out: admin.set_role(email, role, force=force), render, json_=json_)
 
 
 @app.command("ban")
@@ -299,54 +196,34 @@ def ban_cmd(
 ) -> None:
     """Block sign-in and revoke every way in (sessions, pending links); `idp unban` undoes it."""
 
-    def body(out: Output) -> None:
-        from owox_idp.clock import now
-        from owox_idp.services import users
+    def call(admin: Admin, out: Output) -> BanResult:
         from owox_idp.validation import parse_duration
 
-        env = _env(ctx)
         expires_in = parse_duration(expires, what="--expires") if expires else None
         _confirm(out, f"Ban {email} and sign them out everywhere?", yes=yes, command="ban")
-        result = _with_repo(
-            env,
-            write=True,
-            body=lambda repo: users.ban(
-                repo, env.settings, email=email, reason=reason, expires_in=expires_in, force=force, now=now()
-            ),
-        )
-        if json_:
-            out.json(_ban_json(result))
-            return
+        return admin.ban(email, reason=reason, expires=expires_in, force=force)
+
+    def render(out: Output, admin: Admin, result: BanResult) -> None:
         if not result.changed:
             out.message(f"{result.email} is already banned; nothing changed.")
             return
         until = f" until {_iso(result.ban_expires)}" if result.ban_expires else ""
         out.message(f"Banned {result.email}{until}; {result.sessions_revoked} session(s) revoked.")
 
-    _run(body)
+    command(ctx, call, render, json_=json_)
 
 
 @app.command("unban")
 def unban_cmd(ctx: typer.Context, email: EmailArg, json_: JsonOpt = False) -> None:
     """Lift a ban (in the owox flavor, the previous role and password come back)."""
 
-    def body(out: Output) -> None:
-        from owox_idp.clock import now
-        from owox_idp.services import users
-
-        env = _env(ctx)
-        result = _with_repo(
-            env, write=True, body=lambda repo: users.unban(repo, env.settings, email=email, now=now())
-        )
-        if json_:
-            out.json(_ban_json(result))
-            return
+    def render(out: Output, admin: Admin, result: BanResult) -> None:
         if result.changed:
             out.message(f"Unbanned {result.email}" + (f" (role {result.role})." if result.role else "."))
         else:
             out.message(f"{result.email} is not banned; nothing changed.")
 
-    _run(body)
+    command(ctx, lambda admin, out: admin.unban(email), render, json_=json_)
 
 
 @app.command("delete-user")
@@ -355,36 +232,15 @@ def delete_user_cmd(
 ) -> None:
     """Delete a user and everything that belongs to them (sessions, accounts, role, 2FA, links)."""
 
-    def body(out: Output) -> None:
-        from owox_idp.clock import now
-        from owox_idp.services import users
-
-        env = _env(ctx)
+    def call(admin: Admin, out: Output) -> DeleteResult:
         _confirm(out, f"Delete {email} and everything that belongs to them?", yes=yes, command="delete-user")
-        result = _with_repo(
-            env,
-            write=True,
-            body=lambda repo: users.delete_user(repo, env.settings, email=email, force=force, now=now()),
-        )
-        if json_:
-            out.json(
-                {
-                    "user_id": result.user_id,
-                    "email": result.email,
-                    "deleted": result.deleted,
-                    "removed": result.removed,
-                }
-            )
-            return
+        return admin.delete_user(email, force=force)
+
+    def render(out: Output, admin: Admin, result: DeleteResult) -> None:
         details = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in result.removed.items() if v)
         out.message(f"Deleted {result.email}" + (f" ({details})." if details else "."))
 
-    _run(body)
-
-
-def _user_json(user: Any) -> dict[str, Any]:
-    record: dict[str, Any] = user.record()
-    return record
+    command(ctx, call, render, json_=json_)
 
 
 @app.command("list-users")
@@ -409,33 +265,19 @@ def list_users_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """List users, newest first."""
+    page: int | None = None
 
-    def body(out: Output) -> None:
-        from owox_idp.services import users
-
-        _no_offset_with_after(after, offset)
-        env = _env(ctx)
+    def call(admin: Admin, out: Output) -> list[Any]:
+        nonlocal page
         page = limit if limit is not None else (100 if out.stdout_tty and not json_ else None)
-        rows = _with_repo(
-            env,
-            write=False,
-            body=lambda repo: users.list_users(
-                repo,
-                env.settings,
-                role=role,
-                search=search,
-                banned=banned,
-                limit=page,
-                offset=offset,
-                cursor=after,
-            ),
+        rows = admin.list_users(
+            role=role, search=search, banned=banned, limit=page, offset=offset, after=after
         )
-        next_page = _next_page(rows, page)
-        if json_:
-            out.json([_user_json(u) for u in rows])
-            if next_page:
-                out.message(next_page)
-            return
+        if json_ and (next_page := _next_page(rows, page)):
+            out.message(next_page)
+        return rows
+
+    def render(out: Output, admin: Admin, rows: list[Any]) -> None:
         out.table(
             ["email", "name", "role", "password", "banned", "2fa", "created"],
             [
@@ -443,36 +285,17 @@ def list_users_cmd(
                 for u in rows
             ],
         )
-        if next_page:
+        if next_page := _next_page(rows, page):
             out.message(f"Showing {page}. {next_page}")
 
-    _run(body)
+    command(ctx, call, render, json_=json_)
 
 
 @app.command("show-user")
 def show_user_cmd(ctx: typer.Context, email: EmailArg, json_: JsonOpt = False) -> None:
     """One user in full: role, password, ban, two-factor, sessions, pending links, organization."""
 
-    def body(out: Output) -> None:
-        from owox_idp.clock import now
-        from owox_idp.services import users
+    def render(out: Output, admin: Admin, details: UserDetails) -> None:
+        out.fields([(k.replace("_", " "), v) for k, v in details.to_json().items()])
 
-        env = _env(ctx)
-        details = _with_repo(
-            env, write=False, body=lambda repo: users.show_user(repo, env.settings, email=email, now=now())
-        )
-        u = details.user
-        data = _user_json(u) | {
-            "ban_reason": u.ban_reason,
-            "ban_expires": u.ban_expires,
-            "sessions": details.sessions,
-            "active_sessions": details.active_sessions,
-            "pending_links": details.pending_links,
-            "organization": details.organization,
-        }
-        if json_:
-            out.json(data)
-            return
-        out.fields([(k.replace("_", " "), v) for k, v in data.items()])
-
-    _run(body)
+    command(ctx, lambda admin, out: admin.show_user(email), render, json_=json_)

@@ -29,7 +29,6 @@ SCRYPT_DKLEN = 64
 SCRYPT_MAXMEM = 128 * SCRYPT_N * SCRYPT_R * 2  # 64 MiB, as Better Auth passes it
 
 _SCRYPT_RE = re.compile(r"[0-9a-f]{32}:[0-9a-f]{128}")
-_INLINE_BELOW = 4
 
 
 def _scrypt_key(password: str, salt_hex: str) -> str:
@@ -102,16 +101,4 @@ def validate_password_length(password: str, *, minimum: int = 8, maximum: int = 
         raise InvalidInput(f"password is too long: {length} characters, at most {maximum} are allowed")
 
 
-def hash_passwords(passwords: list[str], *, scheme: str, workers: int | None = None) -> list[str]:
-    """Hash many passwords on all cores, keeping their order. Fewer than 4 are hashed inline."""
-    _check_scheme(scheme)
-    if len(passwords) < _INLINE_BELOW or workers == 1:
-        return [hash_password(p, scheme=scheme) for p in passwords]
-    from concurrent.futures import ProcessPoolExecutor
-    from functools import partial
-
-    count = min(workers or os.cpu_count() or 1, len(passwords))
-    if count <= 1:
-        return [hash_password(p, scheme=scheme) for p in passwords]
-    with ProcessPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(partial(hash_password, scheme=scheme), passwords))
+check_scheme = _check_scheme  # public: services check a scheme before they start hashing

@@ -13,8 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-
-from owox_idp.config import Secrets
+from dataclasses import dataclass
 
 ENVELOPE_PREFIX = "$ba$"
 NONCE_BYTES = 24
@@ -22,6 +21,23 @@ TAG_BYTES = 16
 
 _HEX_RE = re.compile(r"(?:[0-9a-fA-F]{2})*")
 _JS_INT_RE = re.compile(r"\s*([+-]?)(\d+)")
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """The server's secret(s). `current` signs and encrypts; `versions` is set with BETTER_AUTH_SECRETS
+    (`"2:new,1:old"`), and `legacy` is the BETTER_AUTH_SECRET that decrypts values without an envelope."""
+
+    current: str
+    current_version: int | None = None
+    versions: tuple[tuple[int, str], ...] = ()
+    legacy: str | None = None
+
+    def for_version(self, version: int) -> str | None:
+        for v, s in self.versions:
+            if v == version:
+                return s
+        return None
 
 
 class DecryptionError(Exception):

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from owox_idp.config import display_url
 from owox_idp.errors import DatabaseUnreachable, SchemaError
 
 if TYPE_CHECKING:
@@ -89,11 +88,16 @@ def connect(engine: Engine, *, write: bool) -> Connection:
     try:
         conn = engine.connect()
     except DBAPIError as exc:
-        raise DatabaseUnreachable(
-            f"cannot connect to {display_url(str(engine.url.render_as_string(hide_password=True)))}: "
-            f"{short_reason(exc)}"
-        ) from None
+        raise DatabaseUnreachable(f"cannot connect to {shown_url(engine)}: {short_reason(exc)}") from None
     return conn.execution_options(idp_write=write)
+
+
+def shown_url(engine: Engine) -> str:
+    """The engine's URL as a user wrote it: password hidden, no driver suffix."""
+    text = engine.url.render_as_string(hide_password=True)
+    return text.replace("postgresql+psycopg://", "postgresql://", 1).replace(
+        "mysql+pymysql://", "mysql://", 1
+    )
 
 
 def short_reason(exc: BaseException) -> str:

@@ -167,17 +167,6 @@ def models_for(plugins: PluginSet) -> tuple[Model, ...]:
     return tuple(models)
 
 
-def plugins_for(*, flavor: str, server_version: str, organization: bool) -> PluginSet:
-    if flavor == "owox":
-        return PluginSet(organization=True)
-    return PluginSet(
-        admin=True,
-        two_factor=True,
-        organization=organization,
-        two_factor_v14=server_version == "1.4",
-    )
-
-
 @dataclass(frozen=True)
 class Layout:
     """Physical names. Better Auth's default (Kysely / `auth migrate`) layout is the identity mapping."""

@@ -11,14 +11,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-from urllib.parse import quote, urlsplit
+from typing import TYPE_CHECKING, Any
 
 from owox_idp.clock import after
-from owox_idp.config import Settings
 from owox_idp.crypto.random import generate_id, magic_link_token
 from owox_idp.models import Verification
-from owox_idp.repository import Repository
+
+if TYPE_CHECKING:
+    from owox_idp.deployment import Deployment
+    from owox_idp.repository import Store
 
 PREFIX_17 = "magic-link:"
 
@@ -30,30 +31,9 @@ class MagicLink:
     expires_at: datetime
 
 
-def _form_encode(value: str) -> str:
-    """URLSearchParams' encoding (application/x-www-form-urlencoded as browsers do it)."""
-    return quote(value, safe="*-._").replace("%20", "+")
-
-
-def _query(params: dict[str, str]) -> str:
-    return "&".join(f"{_form_encode(k)}={_form_encode(v)}" for k, v in params.items())
-
-
-def build_url(settings: Settings, token: str, role: str | None, *, callback_url: str | None = None) -> str:
-    if settings.is_owox:
-        from owox_idp.crypto.roletoken import encrypt_role
-
-        secret = settings.require_secrets().current
-        role_token = encrypt_role(role or "viewer", secret)
-        parts = urlsplit(settings.base_url)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        callback = f"{settings.base_url}/auth/magic-link-success/{quote(role_token, safe='-_.!~*()')}"
-        return f"{origin}/auth/magic-link?" + _query({"token": token, "callbackURL": callback})
-    callback = callback_url or "/"
-    return (
-        f"{settings.magic_link_base}/magic-link/verify?token={token}"
-        f"&callbackURL={quote(callback, safe='-_.!~*()')}"
-    )
+def build_url(dep: Deployment, token: str, role: str | None, *, callback_url: str | None = None) -> str:
+    """The URL the flavor's server opens for this token."""
+    return dep.flavor.link_url(dep.settings, token, role, callback_url=callback_url)
 
 
 def link_rows(email: str, token: str, *, expires: datetime, now: datetime) -> list[dict[str, Any]]:
@@ -87,8 +67,7 @@ def link_email(value: str) -> str | None:
 
 
 def issue(
-    repo: Repository,
-    settings: Settings,
+    store: Store,
     *,
     email: str,
     role: str | None,
@@ -98,10 +77,11 @@ def issue(
 ) -> MagicLink:
     """Insert the verification rows for a new link and return the URL to print."""
     token = magic_link_token()
-    url = build_url(settings, token, role, callback_url=callback_url)  # fails before writing if no secret
+    # fails before writing if the link cannot be built (no secret)
+    url = build_url(store.deployment, token, role, callback_url=callback_url)
     expires = after(ttl, start=now)
     for row in link_rows(email, token, expires=expires, now=now):
-        repo.insert_verification(
+        store.verifications.insert(
             id=row["id"], identifier=row["identifier"], value=row["value"], expires_at=expires, now=now
         )
     return MagicLink(url=url, token=token, expires_at=expires)
@@ -111,44 +91,46 @@ def _link_email(row: Verification) -> str | None:
     return link_email(row.value)
 
 
-def links_for_email(repo: Repository, email: str) -> list[Verification]:
+def links_for_email(store: Store, email: str) -> list[Verification]:
     """Every magic-link row (either form, live or expired) for that email."""
-    return [row for row in repo.verifications_mentioning(email) if _link_email(row) == email.lower()]
+    return [row for row in store.verifications.mentioning(email) if _link_email(row) == email.lower()]
 
 
-def _counts_as_link(row: Verification, settings: Settings) -> bool:
-    if settings.server_version == "1.7":
+def _counts_as_link(row: Verification, server_version: str) -> bool:
+    if server_version == "1.7":
         return row.identifier.startswith(PREFIX_17)
     return ":" not in row.identifier and "-" not in row.identifier[:12] and len(row.identifier) >= 16
 
 
-def pending_links(repo: Repository, settings: Settings, email: str, now: datetime) -> list[Verification]:
+def pending_links(store: Store, email: str, now: datetime) -> list[Verification]:
+    version = store.deployment.settings.server_version
     return [
         row
-        for row in links_for_email(repo, email)
-        if _counts_as_link(row, settings) and row.expires_at is not None and row.expires_at > now
+        for row in links_for_email(store, email)
+        if _counts_as_link(row, version) and row.expires_at is not None and row.expires_at > now
     ]
 
 
-def revoke_links(repo: Repository, email: str) -> int:
+def revoke_links(store: Store, email: str) -> int:
     """Delete every pending magic link for the email; returns how many links (not rows) went."""
-    rows = links_for_email(repo, email)
+    rows = links_for_email(store, email)
     tokens = {row.identifier.removeprefix(PREFIX_17) for row in rows}
-    repo.delete_verifications([row.id for row in rows])
+    store.verifications.delete([row.id for row in rows])
     return len(tokens)
 
 
-def revoke_user_tokens(repo: Repository, user_id: str) -> int:
+def revoke_user_tokens(store: Store, user_id: str) -> int:
     """Reset-password tokens, trusted devices and 2FA challenges: rows whose value is the user id."""
-    rows = repo.verifications_for_user_id(user_id)
-    return repo.delete_verifications([row.id for row in rows])
+    rows = store.verifications.for_user_id(user_id)
+    return store.verifications.delete([row.id for row in rows])
 
 
-def count_links(repo: Repository, settings: Settings, now: datetime) -> tuple[int, int]:
+def count_links(store: Store, now: datetime) -> tuple[int, int]:
     """(pending, expired) magic links in the configured server version's form."""
+    version = store.deployment.settings.server_version
     pending = expired = 0
-    for row in repo.iter_verifications(live_after=None):
-        if not _counts_as_link(row, settings) or _link_email(row) is None:
+    for row in store.verifications.iterate(live_after=None):
+        if not _counts_as_link(row, version) or _link_email(row) is None:
             continue
         if row.expires_at is not None and row.expires_at > now:
             pending += 1

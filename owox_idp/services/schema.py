@@ -8,7 +8,7 @@ from typing import Any
 
 from owox_idp import __version__
 from owox_idp.clock import now
-from owox_idp.config import ROLE_TOKEN_LIFETIME, SETTING_KEYS, Settings, display_url, write_config_value
+from owox_idp.config import SETTING_KEYS, Settings, display_url, write_config_value
 from owox_idp.context import Env, translate_db_error
 from owox_idp.db.migrate import Plan, introspect, plan_migration
 from owox_idp.errors import IdpError, Refused
@@ -20,6 +20,9 @@ class MigrateResult:
     applied: bool
     plan: Plan
 
+    def to_json(self) -> dict[str, Any]:
+        return {"statements": self.statements, "applied": self.applied}
+
 
 def plan(env: Env) -> Plan:
     """What `idp migrate` would run on this database now (nothing changes)."""
@@ -29,17 +32,15 @@ def plan(env: Env) -> Plan:
 
 def _plan(env: Env, conn: Any, *, indexes: bool = False) -> Plan:
     from owox_idp.db.schema import idp_indexes
-    from owox_idp.repository import Repository, Tables
 
     tables = [env.layout.table(m.name) for m in env.models]
     state = introspect(conn, tables, with_indexes=True)
-    repo = Repository(conn, Tables(env.models, env.layout), flavor=env.settings.flavor)
     return plan_migration(
         state=state,
         models=env.models,
         layout=env.layout,
         dialect=env.dialect,
-        populated=repo.table_has_rows,
+        populated=env.store_on(conn).table_has_rows,
         extra_indexes=idp_indexes(env.models, env.layout) if indexes else None,
     )
 
@@ -133,9 +134,10 @@ def info(env: Env) -> dict[str, Any]:
         warnings.append("no secret configured: magic links (owox) and two-factor cannot be issued")
     elif len(s.secrets.current) < 32:
         warnings.append("the secret is shorter than 32 characters (Better Auth warns about it too)")
-    if s.is_owox and s.magic_link_ttl > ROLE_TOKEN_LIFETIME:
+    limit = env.deployment.flavor.link_lifetime_limit
+    if limit is not None and s.magic_link_ttl > limit:
         warnings.append(
-            f"magic link lifetime {s.magic_link_ttl}s exceeds OWOX's role token lifetime ({ROLE_TOKEN_LIFETIME}s):"
+            f"magic link lifetime {s.magic_link_ttl}s exceeds OWOX's role token lifetime ({limit}s):"
             " a link opened after an hour signs the user in without a role"
         )
     if s.base_url.startswith("http://localhost"):
@@ -184,7 +186,7 @@ def info(env: Env) -> dict[str, Any]:
                     )
                 if out["counts"]["admins"] == 0:
                     warnings.append("there is no active admin: create one with `idp bootstrap-admin EMAIL`")
-                if s.is_owox and out["counts"]["users_without_role"]:
+                if env.deployment.flavor.warn_users_without_role and out["counts"]["users_without_role"]:
                     warnings.append(
                         f"{out['counts']['users_without_role']} user(s) have no role: in OWOX they can still "
                         "read the user dashboard (see `idp list-users`)"
@@ -196,26 +198,25 @@ def info(env: Env) -> dict[str, Any]:
 
 
 def _counts(env: Env, conn: Any) -> dict[str, Any]:
-    from owox_idp.repository import Repository, Tables
     from owox_idp.services.links import count_links
 
-    repo = Repository(conn, Tables(env.models, env.layout), flavor=env.settings.flavor)
+    store = env.store_on(conn)
     current = now()
-    by_role = repo.count_users_by_role()
-    pending, expired = count_links(repo, env.settings, current)
+    by_role = store.users.count_by_role()
+    pending, expired = count_links(store, current)
     return {
-        "users": repo.count_users(),
+        "users": store.users.count(),
         "users_by_role": {
             ("(none)" if k is None else k): v for k, v in sorted(by_role.items(), key=lambda i: str(i[0]))
         },
-        "admins": len(repo.active_admin_ids(env.settings.admin_roles, env.settings.admin_user_ids)),
-        "banned": repo.count_banned(),
-        "users_without_password": repo.count_without_password(),
-        "users_without_role": repo.count_without_role(),
-        "two_factor_enabled": repo.count_two_factor(),
-        "sessions": repo.count_sessions(),
-        "active_sessions": repo.count_sessions(active_after=current),
+        "admins": len(store.users.active_admin_ids(env.settings.admin_roles, env.settings.admin_user_ids)),
+        "banned": store.users.count_banned(),
+        "users_without_password": store.users.count_without_password(),
+        "users_without_role": store.users.count_without_role(),
+        "two_factor_enabled": store.users.count_two_factor(),
+        "sessions": store.sessions.count(),
+        "active_sessions": store.sessions.count(active_after=current),
         "pending_links": pending,
         "expired_links": expired,
-        "expired_verifications": repo.count_verifications(expired_before=current),
+        "expired_verifications": store.verifications.count(expired_before=current),
     }

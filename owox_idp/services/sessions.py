@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from owox_idp.config import Settings
+from owox_idp.clock import iso
 from owox_idp.errors import InvalidInput, SessionNotFound
 from owox_idp.models import Session
-from owox_idp.repository import Repository
 from owox_idp.services.users import require_user
+
+if TYPE_CHECKING:
+    from owox_idp.repository import Store
 
 TOKEN_PREFIX_LENGTH = 6
 
@@ -33,6 +36,20 @@ class SessionView:
     token_prefix: str
     active: bool
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "user_id": self.user_id,
+            "email": self.email,
+            "created_at": iso(self.created_at),
+            "expires_at": iso(self.expires_at),
+            "active": self.active,
+            "ip_address": self.ip_address,
+            "user_agent": self.user_agent,
+            "impersonated_by": self.impersonated_by,
+            "token_prefix": self.token_prefix,
+        }
+
 
 @dataclass
 class RevokeResult:
@@ -40,6 +57,14 @@ class RevokeResult:
     email: str
     revoked: int
     session_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "user_id": self.user_id,
+            "email": self.email,
+            "session_id": self.session_id,
+            "revoked": self.revoked,
+        }
 
 
 def token_prefix(token: str) -> str:
@@ -63,13 +88,12 @@ def _view(session: Session, now: datetime) -> SessionView:
 
 
 def list_sessions(
-    repo: Repository,
-    settings: Settings,
+    store: Store,
     *,
-    email: str | None,
-    include_expired: bool,
-    limit: int | None,
-    offset: int,
+    email: str | None = None,
+    include_expired: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
     now: datetime,
     cursor: str | None = None,
 ) -> list[SessionView]:
@@ -77,13 +101,12 @@ def list_sessions(
     `cursor` (from `page_cursor`) continues after the last session of the previous page."""
     from owox_idp.services.users import parse_cursor
 
-    del settings
     if limit is not None and limit < 1:
         raise InvalidInput("--limit must be at least 1")
     if offset < 0:
         raise InvalidInput("--offset cannot be negative")
-    user_id = require_user(repo, email).id if email is not None else None
-    rows = repo.list_sessions(
+    user_id = require_user(store, email).id if email is not None else None
+    rows = store.sessions.query(
         user_id=user_id,
         active_after=None if include_expired else now,
         limit=limit,
@@ -93,16 +116,13 @@ def list_sessions(
     return [_view(row, now) for row in rows]
 
 
-def revoke_sessions(
-    repo: Repository, settings: Settings, *, email: str, session_id: str | None
-) -> RevokeResult:
+def revoke_sessions(store: Store, *, email: str, session_id: str | None = None) -> RevokeResult:
     """Delete one session of the user (`session_id`) or all of them; returns how many went."""
-    del settings
-    user = require_user(repo, email)
+    user = require_user(store, email)
     if session_id is None:
-        return RevokeResult(user.id, user.email, repo.delete_sessions(user.id))
-    if repo.delete_session(user.id, session_id) == 0:
-        other = repo.find_session(session_id)
+        return RevokeResult(user.id, user.email, store.sessions.delete_for_user(user.id))
+    if store.sessions.delete_one(user.id, session_id) == 0:
+        other = store.sessions.find(session_id)
         if other is not None:
             raise SessionNotFound(
                 f"session {session_id} belongs to another user, not {user.email}",

@@ -13,14 +13,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from owox_idp.config import Secrets, Settings
+from owox_idp.clock import iso
 from owox_idp.crypto.random import generate_id
+from owox_idp.crypto.symmetric import Secrets
 from owox_idp.errors import ConfigError, Conflict
 from owox_idp.models import TwoFactorRow, User
-from owox_idp.repository import Repository
 from owox_idp.services.users import require_user
+
+if TYPE_CHECKING:
+    from owox_idp.deployment import Deployment
+    from owox_idp.repository import Store
 
 TRUST_DEVICE_PREFIX = "trust-device-"
 CHALLENGE_PREFIX = "2fa-"
@@ -64,6 +68,16 @@ class EnrolResult:
     replaced: bool
     removed: dict[str, int] = field(default_factory=dict)
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "user_id": self.user_id,
+            "email": self.email,
+            "otpauth_uri": self.otpauth_uri,
+            "secret": self.secret,
+            "backup_codes": self.backup_codes,
+            "replaced": self.replaced,
+        }
+
 
 @dataclass
 class DisableResult:
@@ -71,6 +85,15 @@ class DisableResult:
     email: str
     changed: bool
     removed: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "user_id": self.user_id,
+            "email": self.email,
+            "two_factor_enabled": False,
+            "changed": self.changed,
+            "removed": self.removed,
+        }
 
 
 @dataclass
@@ -87,16 +110,25 @@ class TwoFactorStatus:
     problem: str | None = None  # why the row cannot be read (EnrolmentUnreadable's detail)
     notes: list[str] = field(default_factory=list)  # what the state means at sign-in, for people
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "user_id": self.user_id,
+            "email": self.email,
+            "two_factor_enabled": self.two_factor_enabled,
+            "enrolled": self.enrolled,
+            "verified": self.verified,
+            "secret_decrypts": self.secret_decrypts,
+            "backup_codes_remaining": self.backup_codes_remaining,
+            "failed_verification_count": self.failed_verification_count,
+            "locked_until": iso(self.locked_until),
+        }
 
-def ensure_supported(settings: Settings) -> None:
-    """Two-factor needs Better Auth's two-factor plugin, which OWOX's server does not enable."""
-    if settings.is_owox:
-        raise ConfigError(
-            "two-factor is not available in the owox flavor: OWOX Data Marts' server does not enable "
-            "Better Auth's two-factor plugin, so an enrolment would never be asked for at sign-in",
-            hint="for a Better Auth server with the two-factor plugin, use --flavor better-auth "
-            "(IDP_FLAVOR=better-auth)",
-        )
+
+def ensure_supported(dep: Deployment) -> None:
+    """Two-factor needs Better Auth's two-factor plugin (OWOX's server does not enable it)."""
+    unavailable = dep.flavor.two_factor_unavailable
+    if unavailable is not None:
+        raise ConfigError(unavailable[0], hint=unavailable[1])
 
 
 def _is_verified(row: TwoFactorRow) -> bool:
@@ -133,16 +165,16 @@ def decrypt_backup_codes(row: TwoFactorRow, secrets: Secrets, *, email: str) -> 
     return list(codes)
 
 
-def read_enrolment(repo: Repository, settings: Settings, *, user: User) -> Enrolment | None:
+def read_enrolment(store: Store, *, user: User) -> Enrolment | None:
     """The user's enrolment, decrypted with the configured secret; None when not enrolled.
 
     Raises EnrolmentUnreadable (exit 6) when the row was encrypted with another secret, and ConfigError
     when no secret is configured.
     """
-    row = repo.get_two_factor(user.id)
+    row = store.two_factor.get(user.id)
     if row is None:
         return None
-    secrets = settings.require_secrets()
+    secrets = store.deployment.settings.require_secrets()
     return Enrolment(
         user_id=user.id,
         secret=decrypt_secret(row, secrets, email=user.email),
@@ -151,27 +183,28 @@ def read_enrolment(repo: Repository, settings: Settings, *, user: User) -> Enrol
     )
 
 
-def _forget_devices(repo: Repository, user_id: str) -> tuple[int, int]:
+def _forget_devices(store: Store, user_id: str) -> tuple[int, int]:
     """Delete trusted devices and pending sign-in challenges; returns (devices, challenges)."""
-    rows = repo.verifications_for_user_id(user_id)
+    rows = store.verifications.for_user_id(user_id)
     trusted = [r for r in rows if r.identifier.startswith(TRUST_DEVICE_PREFIX)]
     challenges = [r for r in rows if r.identifier.startswith(CHALLENGE_PREFIX)]
-    repo.delete_verifications([r.id for r in trusted + challenges])
-    repo.delete_verifications_by_identifier(
+    store.verifications.delete([r.id for r in trusted + challenges])
+    store.verifications.delete_by_identifier(
         [prefix + r.identifier for r in challenges for prefix in CHALLENGE_FOLLOWERS]
     )
     return len(trusted), len(challenges)
 
 
-def enable(repo: Repository, settings: Settings, *, email: str, force: bool, now: datetime) -> EnrolResult:
+def enable(store: Store, *, email: str, force: bool = False, now: datetime) -> EnrolResult:
     """Enrol the user in TOTP as the server's plugin stores it, verified and active at once."""
     from owox_idp.crypto.symmetric import encrypt
     from owox_idp.crypto.totp import base32_secret, generate_backup_codes, generate_totp_secret, otpauth_uri
 
-    ensure_supported(settings)
-    secrets = settings.require_secrets()
-    user = require_user(repo, email)
-    existing = repo.get_two_factor(user.id)
+    dep = store.deployment
+    ensure_supported(dep)
+    secrets = dep.settings.require_secrets()
+    user = require_user(store, email)
+    existing = store.two_factor.get(user.id)
     if user.two_factor_enabled and not force:
         note = ""
         if existing is not None:
@@ -187,27 +220,26 @@ def enable(repo: Repository, settings: Settings, *, email: str, force: bool, now
 
     secret = generate_totp_secret()
     codes = generate_backup_codes()
-    columns = repo.t["twoFactor"].c
     values: dict[str, Any] = {
         "id": generate_id(),
         "secret": encrypt(secret, secrets),
         "backupCodes": encrypt(json.dumps(codes, separators=(",", ":")), secrets),  # JSON.stringify
         "userId": user.id,
     }
-    if "verified" in columns:  # Better Auth 1.6+; 1.4 has only the four columns above
+    if store.two_factor.has_column("verified"):  # Better Auth 1.6+; 1.4 has only the four columns above
         values["verified"] = True
-    if "failedVerificationCount" in columns:
+    if store.two_factor.has_column("failedVerificationCount"):
         values["failedVerificationCount"] = 0
-    if "lockedUntil" in columns:
+    if store.two_factor.has_column("lockedUntil"):
         values["lockedUntil"] = None
-    replaced = repo.delete_two_factor(user.id)
-    repo.insert_two_factor(values)
-    devices, challenges = _forget_devices(repo, user.id)
-    repo.update_user(user.id, {"twoFactorEnabled": True, "updatedAt": now})
+    replaced = store.two_factor.delete_for_user(user.id)
+    store.two_factor.insert(values)
+    devices, challenges = _forget_devices(store, user.id)
+    store.users.update(user.id, {"twoFactorEnabled": True, "updatedAt": now})
     return EnrolResult(
         user_id=user.id,
         email=user.email,
-        otpauth_uri=otpauth_uri(secret, issuer=settings.totp_issuer, account=user.email),
+        otpauth_uri=otpauth_uri(secret, issuer=dep.settings.totp_issuer, account=user.email),
         secret=base32_secret(secret),
         backup_codes=codes,
         replaced=replaced > 0,
@@ -215,14 +247,14 @@ def enable(repo: Repository, settings: Settings, *, email: str, force: bool, now
     )
 
 
-def disable(repo: Repository, settings: Settings, *, email: str, now: datetime) -> DisableResult:
+def disable(store: Store, *, email: str, now: datetime) -> DisableResult:
     """Remove the enrolment, the flag, trusted devices and pending challenges (lockout recovery)."""
-    ensure_supported(settings)
-    user = require_user(repo, email)
-    rows = repo.delete_two_factor(user.id)
-    devices, challenges = _forget_devices(repo, user.id)
+    ensure_supported(store.deployment)
+    user = require_user(store, email)
+    rows = store.two_factor.delete_for_user(user.id)
+    devices, challenges = _forget_devices(store, user.id)
     if user.two_factor_enabled:
-        repo.update_user(user.id, {"twoFactorEnabled": False, "updatedAt": now})
+        store.users.update(user.id, {"twoFactorEnabled": False, "updatedAt": now})
     changed = bool(rows or devices or challenges or user.two_factor_enabled)
     return DisableResult(
         user_id=user.id,
@@ -232,11 +264,11 @@ def disable(repo: Repository, settings: Settings, *, email: str, now: datetime) 
     )
 
 
-def status(repo: Repository, settings: Settings, *, email: str, now: datetime) -> TwoFactorStatus:
+def status(store: Store, *, email: str, now: datetime) -> TwoFactorStatus:
     """What the server will ask at sign-in, and whether the stored secret decrypts with ours."""
-    ensure_supported(settings)
-    user = require_user(repo, email)
-    row = repo.get_two_factor(user.id)
+    ensure_supported(store.deployment)
+    user = require_user(store, email)
+    row = store.two_factor.get(user.id)
     if row is None:
         notes = []
         if user.two_factor_enabled:
@@ -244,8 +276,8 @@ def status(repo: Repository, settings: Settings, *, email: str, now: datetime) -
         return TwoFactorStatus(
             user.id, user.email, user.two_factor_enabled, False, None, None, None, None, None, notes=notes
         )
-    secrets = settings.require_secrets()
-    lock = repo.get_two_factor_lock(user.id)
+    secrets = store.deployment.settings.require_secrets()
+    lock = store.two_factor.get_lock(user.id)
     failed, locked_until = lock if lock is not None else (None, None)
     if locked_until is not None and locked_until <= now:
         locked_until = None  # an expired lock is no lock

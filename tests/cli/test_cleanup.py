@@ -117,14 +117,14 @@ def test_cleanup_in_batches(idp: IdpRunner, rows: Rows) -> None:
     """More expired rows than one batch: every batch is its own short transaction, all of them go."""
     from owox_idp.config import load_settings
     from owox_idp.context import Env
-    from owox_idp.services.bulk import cleanup
+    from owox_idp.services.cleanup import cleanup
 
     user_id = _seed(idp, rows)
     past = datetime.now(UTC) - timedelta(hours=3)
     for i in range(23):
         rows.session(f"s-many{i}", user_id, past)
     settings = load_settings(flags={"database_url": idp.db.url}, env_file=None, config_path=None)
-    result = cleanup(Env(settings), dry_run=False, now=datetime.now(UTC), batch_size=5)
+    result = cleanup(Env.from_settings(settings), dry_run=False, now=datetime.now(UTC), batch_size=5)
     assert (result.expired_sessions, result.expired_verifications, result.deleted) == (25, 3, True)
     assert rows.ids("session") == {"s-live"}
 

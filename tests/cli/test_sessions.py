@@ -13,11 +13,11 @@ import pytest
 import sqlalchemy as sa
 from conftest import IdpRunner
 
-from owox_idp.config import normalize_database_url
+from owox_idp.config import load_settings, normalize_database_url
 from owox_idp.crypto.random import generate_id, session_token
 from owox_idp.db.engine import create_engine
-from owox_idp.db.schema import DEFAULT_LAYOUT, models_for, plugins_for
-from owox_idp.repository import Repository, Tables
+from owox_idp.deployment import Deployment
+from owox_idp.repository import Store
 
 FLAVORS = ("owox", "better-auth")
 
@@ -27,14 +27,15 @@ def _flavor(idp: IdpRunner) -> str:
 
 
 @contextmanager
-def repository(idp: IdpRunner) -> Iterator[Repository]:
-    """idp's repository on the test database, in one committed transaction (for fixture rows)."""
-    flavor = _flavor(idp)
-    plugins = plugins_for(flavor=flavor, server_version="1.7", organization=flavor == "owox")
+def repository(idp: IdpRunner) -> Iterator[Store]:
+    """idp's repositories on the test database, in one committed transaction (for fixture rows)."""
+    settings = load_settings(
+        flags={"flavor": _flavor(idp), "database_url": idp.db.url, "server_version": "1.7"}, hermetic=True
+    )
     engine = create_engine(normalize_database_url(idp.db.url, source="test"))
     try:
         with engine.begin() as conn:
-            yield Repository(conn, Tables(models_for(plugins), DEFAULT_LAYOUT), flavor=flavor)
+            yield Store(conn, Deployment.from_settings(settings))
     finally:
         engine.dispose()
 

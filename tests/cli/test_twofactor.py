@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,14 +19,14 @@ import pytest
 import sqlalchemy as sa
 from conftest import TEST_SECRET, IdpRunner
 
+from owox_idp.cli.qr import DARK_ON_LIGHT, FULL, LOWER, QUIET_ZONE, RESET, UPPER, render_terminal
 from owox_idp.config import Secrets, Settings, normalize_database_url
 from owox_idp.crypto import symmetric
-from owox_idp.crypto.qr import DARK_ON_LIGHT, FULL, LOWER, QUIET_ZONE, RESET, UPPER, render_terminal
 from owox_idp.crypto.random import generate_id
 from owox_idp.crypto.totp import base32_secret, otpauth_uri, totp_now, verify_totp
 from owox_idp.db.engine import create_engine
-from owox_idp.db.schema import DEFAULT_LAYOUT, models_for, plugins_for
-from owox_idp.repository import Repository, Tables
+from owox_idp.deployment import Deployment
+from owox_idp.repository import Store
 from owox_idp.services import twofactor
 
 OTHER_SECRET = "another-deployment-secret-0123456789abcdef0123456789"
@@ -34,13 +35,13 @@ ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @contextmanager
-def repository(idp: IdpRunner, *, server_version: str = "1.7") -> Iterator[Repository]:
-    """idp's repository on the test database (better-auth flavor), in one committed transaction."""
-    plugins = plugins_for(flavor="better-auth", server_version=server_version, organization=False)
+def repository(idp: IdpRunner, *, server_version: str = "1.7") -> Iterator[Store]:
+    """idp's repositories on the test database (better-auth flavor), in one committed transaction."""
+    deployment = Deployment.from_settings(replace(settings(), server_version=server_version))
     engine = create_engine(normalize_database_url(idp.db.url, source="test"))
     try:
         with engine.begin() as conn:
-            yield Repository(conn, Tables(models_for(plugins), DEFAULT_LAYOUT), flavor="better-auth")
+            yield Store(conn, deployment)
     finally:
         engine.dispose()
 
@@ -82,7 +83,7 @@ def user_flag(idp: IdpRunner, user_id: str) -> bool | None:
 def add_verification(idp: IdpRunner, identifier: str, value: str) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     with repository(idp) as repo:
-        repo.insert_verification(
+        repo.verifications.insert(
             id=generate_id(),
             identifier=identifier,
             value=value,
@@ -148,9 +149,9 @@ def test_enable_writes_what_the_server_reads(ba: IdpRunner) -> None:
     assert stored_codes == json.dumps(data["backup_codes"], separators=(",", ":"))  # JSON.stringify
     # the service helper that reads enrolments the server wrote
     with repository(ba) as repo:
-        user = repo.find_user_by_id(user_id)
+        user = repo.users.find_by_id(user_id)
         assert user is not None
-        enrolment = twofactor.read_enrolment(repo, settings(), user=user)
+        enrolment = twofactor.read_enrolment(repo, user=user)
     assert enrolment is not None
     assert (
         enrolment.secret == secret and enrolment.backup_codes == data["backup_codes"] and enrolment.verified
@@ -303,12 +304,17 @@ def test_a_row_encrypted_with_another_secret_is_reported(ba: IdpRunner) -> None:
 
     # the service helper raises a clear configuration error (exit 6), never a crypto exception
     with repository(ba) as repo:
-        user = repo.find_user_by_id(user_id)
+        user = repo.users.find_by_id(user_id)
         assert user is not None
         with pytest.raises(twofactor.EnrolmentUnreadable) as caught:
-            twofactor.read_enrolment(repo, settings(), user=user)
+            twofactor.read_enrolment(repo, user=user)
         assert caught.value.exit_code == 6 and "another secret" in caught.value.message
-        assert twofactor.read_enrolment(repo, settings(OTHER_SECRET), user=user) is not None
+        assert (
+            twofactor.read_enrolment(
+                Store(repo.conn, Deployment.from_settings(settings(OTHER_SECRET))), user=user
+            )
+            is not None
+        )
 
     # --force replaces it with a row our secret reads
     enable(ba, "moved@example.com", "--force")

@@ -25,6 +25,7 @@ import pytest
 from owox_idp.config import Secrets
 from owox_idp.crypto import cookies, passwords, random, roletoken, symmetric, totp
 from owox_idp.errors import InvalidInput
+from owox_idp.services import hashing
 
 NODE_DIR = Path(__file__).parents[1] / "interop" / "node"
 
@@ -130,7 +131,7 @@ def test_unknown_scheme() -> None:
     with pytest.raises(InvalidInput, match="unknown password hash scheme"):
         passwords.hash_password("x", scheme="bcrypt")
     with pytest.raises(InvalidInput):
-        passwords.hash_passwords(["x"], scheme="md5")
+        hashing.hash_passwords(["x"], scheme="md5")
 
 
 def test_password_length_counts_utf16_units() -> None:
@@ -157,14 +158,14 @@ def test_password_length_message_is_one_line() -> None:
 
 def test_hash_passwords_inline_and_pool() -> None:
     few = ["a1", "b2"]
-    hashed = passwords.hash_passwords(few, scheme="scrypt")
+    hashed = hashing.hash_passwords(few, scheme="scrypt")
     assert [passwords.verify_password(p, h) for p, h in zip(few, hashed, strict=True)] == [True, True]
     many = [f"password-{i}" for i in range(4)]
-    hashed = passwords.hash_passwords(many, scheme="scrypt", workers=2)
+    hashed = hashing.hash_passwords(many, scheme="scrypt", workers=2)
     assert len(hashed) == 4
     assert all(passwords.verify_password(p, h) for p, h in zip(many, hashed, strict=True))
     assert not passwords.verify_password(many[0], hashed[1])  # order preserved
-    assert passwords.hash_passwords([], scheme="argon2id") == []
+    assert hashing.hash_passwords([], scheme="argon2id") == []
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -1,0 +1,446 @@
+"""The Python API on which the `idp` command line stands: one `Admin` per deployment, one method per
+command (named as the command), the command's defaults, typed results that know their `--json` form
+(`to_json()`), and the errors of `owox_idp.errors`.
+
+    from owox_idp import Admin
+
+    with Admin.from_url("postgresql://...", flavor="better-auth", secret=..., base_url="https://app.example.com") as idp:
+        result = idp.add_user("ana@example.com", role="editor")     # result.magic_link, result.user_id
+        idp.set_role("ana@example.com", "admin")
+        with idp.transaction():                                      # several steps, one commit
+            ...
+
+Each method call is one transaction unless it runs inside `transaction()`. `from_url` reads no
+environment variable and no file; `from_environment` follows the command line's precedence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
+
+from owox_idp.errors import UsageError
+
+if TYPE_CHECKING:
+    from owox_idp.config import Settings
+    from owox_idp.context import Env
+    from owox_idp.deployment import Deployment
+    from owox_idp.models import User
+    from owox_idp.repository import Store
+    from owox_idp.services.cleanup import CleanupResult
+    from owox_idp.services.importing import ImportOptions, ImportReport, ImportSummary
+    from owox_idp.services.reading import InputRow
+    from owox_idp.services.schema import MigrateResult
+    from owox_idp.services.sessions import RevokeResult, SessionView
+    from owox_idp.services.twofactor import DisableResult, EnrolResult, TwoFactorStatus
+    from owox_idp.services.users import (
+        AddUserResult,
+        BanResult,
+        BootstrapResult,
+        DeleteResult,
+        ResetResult,
+        RoleResult,
+        UserDetails,
+    )
+
+T = TypeVar("T")
+
+# The settings `from_url` takes, named as in the configuration reference (docs/configuration.md).
+SETTING_ARGUMENTS = (
+    "flavor",
+    "secret",
+    "base_url",
+    "base_path",
+    "magic_link_ttl",
+    "server_version",
+    "roles",
+    "admin_roles",
+    "primary_admin_email",
+    "password_hash",
+    "organization",
+    "totp_issuer",
+    "admin_user_ids",
+)
+
+
+def _now(now: datetime | None) -> datetime:
+    from owox_idp.clock import now as clock_now
+
+    return now or clock_now()
+
+
+@dataclass
+class Info:
+    """`idp info`: settings and their sources, database, schema status, counts, warnings."""
+
+    data: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return self.data
+
+
+class Admin:
+    """One deployment's database. Use it as a context manager (or call `close()`)."""
+
+    def __init__(self, settings: Settings) -> None:
+        from owox_idp.context import Env
+
+        self.env: Env = Env.from_settings(settings)
+        self._store: Store | None = None
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_url(cls, database_url: str, **settings: Any) -> Admin:
+        """A deployment from its database URL and settings given as keywords (`flavor`, `secret`,
+        `base_url`, `base_path`, `roles`, `admin_roles`, `magic_link_ttl`, ...). Reads no environment
+        variable and no file."""
+        from owox_idp.config import load_settings
+
+        unknown = sorted(set(settings) - set(SETTING_ARGUMENTS))
+        if unknown:
+            raise TypeError(f"Admin.from_url() got unknown setting(s): {', '.join(unknown)}")
+        flags: dict[str, Any] = {"database_url": database_url}
+        for key, value in settings.items():
+            if isinstance(value, list | tuple):
+                value = ",".join(str(v) for v in value)
+            flags[key] = value
+        return cls(load_settings(flags=flags, hermetic=True, flag_label="argument {}"))
+
+    @classmethod
+    def from_environment(
+        cls, *, env_file: Path | None = None, config_path: Path | None = None, **settings: Any
+    ) -> Admin:
+        """A deployment as the command line sees it: keywords > environment > .env > config file."""
+        from owox_idp.config import load_settings
+
+        return cls(load_settings(flags=settings, env_file=env_file, config_path=config_path))
+
+    @property
+    def settings(self) -> Settings:
+        return self.env.settings
+
+    @property
+    def deployment(self) -> Deployment:
+        return self.env.deployment
+
+    def close(self) -> None:
+        self.env.close()
+
+    def __enter__(self) -> Admin:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ transactions
+    @contextmanager
+    def transaction(self) -> Iterator[Admin]:
+        """Run several calls in one transaction: all of them are committed together, or none."""
+        if self._store is not None:
+            yield self
+            return
+        with self.env.store(write=True) as store:
+            self._store = store
+            try:
+                yield self
+            finally:
+                self._store = None
+
+    def _write(self, fn: Callable[[Store], T]) -> T:
+        if self._store is not None:
+            return fn(self._store)
+        with self.env.store(write=True) as store:
+            return fn(store)
+
+    def _read(self, fn: Callable[[Store], T]) -> T:
+        if self._store is not None:
+            return fn(self._store)
+        with self.env.store(write=False) as store:
+            return fn(store)
+
+    def _bulk(self, what: str) -> None:
+        if self._store is not None:
+            raise UsageError(f"{what} runs its own transactions: call it outside `transaction()`")
+
+    def ttl(self, ttl: int | str | None) -> int:
+        """A link lifetime in seconds from seconds or '30m', '12h', '7d'; None is the configured one."""
+        from owox_idp.validation import parse_duration
+
+        if ttl is None:
+            return self.settings.magic_link_ttl
+        if isinstance(ttl, int) and not isinstance(ttl, bool):
+            return parse_duration(str(ttl), what="ttl")
+        return parse_duration(str(ttl), what="--ttl")
+
+    # ------------------------------------------------------------------ users
+    def add_user(
+        self,
+        email: str,
+        *,
+        role: str | None = None,
+        name: str | None = None,
+        password: str | None = None,
+        ttl: int | str | None = None,
+        if_missing: bool = False,
+        callback_url: str | None = None,
+        now: datetime | None = None,
+    ) -> AddUserResult:
+        from owox_idp.services import users
+
+        lifetime = self.ttl(ttl)
+        return self._write(
+            lambda store: users.add_user(
+                store,
+                email=email,
+                role=role,
+                name=name,
+                password=password,
+                ttl=lifetime,
+                if_missing=if_missing,
+                now=_now(now),
+                callback_url=callback_url,
+            )
+        )
+
+    def bootstrap_admin(
+        self, email: str | None = None, *, ttl: int | str | None = None, now: datetime | None = None
+    ) -> BootstrapResult:
+        from owox_idp.services import users
+
+        target = email or self.settings.primary_admin_email
+        if not target:
+            raise UsageError("no email: pass EMAIL or set IDP_BETTER_AUTH_PRIMARY_ADMIN_EMAIL")
+        lifetime = self.ttl(ttl)
+        return self._write(
+            lambda store: users.bootstrap_admin(store, email=target, ttl=lifetime, now=_now(now))
+        )
+
+    def reset_password(
+        self,
+        email: str,
+        *,
+        password: str | None = None,
+        keep_sessions: bool = False,
+        ttl: int | str | None = None,
+        now: datetime | None = None,
+    ) -> ResetResult:
+        from owox_idp.services import users
+
+        lifetime = self.ttl(ttl)
+        return self._write(
+            lambda store: users.reset_password(
+                store,
+                email=email,
+                password=password,
+                keep_sessions=keep_sessions,
+                ttl=lifetime,
+                now=_now(now),
+            )
+        )
+
+    def set_role(
+        self, email: str, role: str, *, force: bool = False, now: datetime | None = None
+    ) -> RoleResult:
+        from owox_idp.services import users
+
+        return self._write(
+            lambda store: users.set_role(store, email=email, role=role, force=force, now=_now(now))
+        )
+
+    def ban(
+        self,
+        email: str,
+        *,
+        reason: str | None = None,
+        expires: int | str | None = None,
+        force: bool = False,
+        now: datetime | None = None,
+    ) -> BanResult:
+        from owox_idp.services import users
+        from owox_idp.validation import parse_duration
+
+        expires_in = parse_duration(str(expires), what="--expires") if expires is not None else None
+        return self._write(
+            lambda store: users.ban(
+                store, email=email, reason=reason, expires_in=expires_in, force=force, now=_now(now)
+            )
+        )
+
+    def unban(self, email: str, *, now: datetime | None = None) -> BanResult:
+        from owox_idp.services import users
+
+        return self._write(lambda store: users.unban(store, email=email, now=_now(now)))
+
+    def delete_user(self, email: str, *, force: bool = False, now: datetime | None = None) -> DeleteResult:
+        from owox_idp.services import users
+
+        return self._write(lambda store: users.delete_user(store, email=email, force=force, now=_now(now)))
+
+    def list_users(
+        self,
+        *,
+        role: str | None = None,
+        search: str | None = None,
+        banned: bool | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        after: str | None = None,
+    ) -> list[User]:
+        from owox_idp.services import users
+
+        if after is not None and offset:
+            raise UsageError("use --after or --offset, not both")
+        return self._read(
+            lambda store: users.list_users(
+                store, role=role, search=search, banned=banned, limit=limit, offset=offset, cursor=after
+            )
+        )
+
+    def show_user(self, email: str, *, now: datetime | None = None) -> UserDetails:
+        from owox_idp.services import users
+
+        return self._read(lambda store: users.show_user(store, email=email, now=_now(now)))
+
+    # ------------------------------------------------------------------ sessions
+    def list_sessions(
+        self,
+        email: str | None = None,
+        *,
+        include_expired: bool = False,
+        limit: int | None = None,
+        offset: int = 0,
+        after: str | None = None,
+        now: datetime | None = None,
+    ) -> list[SessionView]:
+        from owox_idp.services import sessions
+
+        if after is not None and offset:
+            raise UsageError("use --after or --offset, not both")
+        return self._read(
+            lambda store: sessions.list_sessions(
+                store,
+                email=email,
+                include_expired=include_expired,
+                limit=limit,
+                offset=offset,
+                now=_now(now),
+                cursor=after,
+            )
+        )
+
+    def revoke_sessions(self, email: str, *, session_id: str | None = None) -> RevokeResult:
+        from owox_idp.services import sessions
+
+        return self._write(lambda store: sessions.revoke_sessions(store, email=email, session_id=session_id))
+
+    # ------------------------------------------------------------------ two-factor
+    def two_factor_enable(
+        self, email: str, *, force: bool = False, now: datetime | None = None
+    ) -> EnrolResult:
+        from owox_idp.services import twofactor
+
+        twofactor.ensure_supported(self.deployment)  # before touching the database
+        self.settings.require_secrets()
+        return self._write(lambda store: twofactor.enable(store, email=email, force=force, now=_now(now)))
+
+    def two_factor_disable(self, email: str, *, now: datetime | None = None) -> DisableResult:
+        from owox_idp.services import twofactor
+
+        twofactor.ensure_supported(self.deployment)
+        return self._write(lambda store: twofactor.disable(store, email=email, now=_now(now)))
+
+    def two_factor_status(self, email: str, *, now: datetime | None = None) -> TwoFactorStatus:
+        from owox_idp.services import twofactor
+
+        twofactor.ensure_supported(self.deployment)
+        return self._read(lambda store: twofactor.status(store, email=email, now=_now(now)))
+
+    # ------------------------------------------------------------------ many users
+    def import_users(
+        self,
+        source: str | Path | BinaryIO | Sequence[InputRow],
+        *,
+        options: ImportOptions | None = None,
+        report: ImportReport | None = None,
+        fmt: str | None = None,
+        **option_values: Any,
+    ) -> ImportSummary:
+        """Import users from a file path, a binary stream, or rows already read (`reading.read_rows`).
+        Options as `ImportOptions` or as its keywords (`mode`, `dry_run`, `links`, `ttl`, ...)."""
+        from owox_idp.services import importing, reading
+
+        self._bulk("import_users")
+        if options is None:
+            if "ttl" in option_values:
+                option_values["ttl"] = self.ttl(option_values["ttl"])
+            else:
+                option_values["ttl"] = self.settings.magic_link_ttl
+            options = importing.ImportOptions(**option_values)
+        elif option_values:
+            raise TypeError("give options or option keywords, not both")
+        rows: Sequence[InputRow]
+        if isinstance(source, str | Path):
+            try:
+                with open(source, "rb") as stream:
+                    _, rows = reading.read_rows(stream, name=str(source), fmt=fmt)
+            except OSError as exc:
+                raise UsageError(f"cannot read {source}: {exc.strerror}") from None
+        elif isinstance(source, Sequence):
+            rows = list(source)  # type: ignore[arg-type]
+        else:
+            _, rows = reading.read_rows(source, name="the input", fmt=fmt)
+        return importing.import_users(self.env, list(rows), options=options, report=report or _SilentReport())
+
+    def export_users(self, *, role: str | None = None) -> Generator[User, None, None]:
+        """Every user, in primary-key order, streamed in constant memory."""
+        from owox_idp.services import exporting
+
+        self._bulk("export_users")
+        return exporting.export_users(self.env, role=role)
+
+    def cleanup(self, *, dry_run: bool = False, now: datetime | None = None) -> CleanupResult:
+        from owox_idp.services.cleanup import cleanup
+
+        self._bulk("cleanup")
+        return cleanup(self.env, dry_run=dry_run, now=_now(now))
+
+    # ------------------------------------------------------------------ schema
+    def migrate(
+        self, *, dry_run: bool = False, indexes: bool = False, confirm: Callable[[Any], bool] | None = None
+    ) -> MigrateResult:
+        """Create or extend the schema as Better Auth's own migration would; `dry_run` only plans."""
+        from owox_idp.services import schema
+
+        self._bulk("migrate")
+        try:
+            return schema.migrate(self.env, dry_run=dry_run, confirm=confirm, indexes=indexes)
+        finally:
+            self.env.close()
+
+    def info(self) -> Info:
+        from owox_idp.services import schema
+
+        self._bulk("info")
+        try:
+            return Info(schema.info(self.env))
+        finally:
+            self.env.close()
+
+    @staticmethod
+    def generate_secret() -> str:
+        """A new 32-byte secret as 64 hex characters (Better Auth's `secret` format)."""
+        import secrets
+
+        return secrets.token_hex(32)
+
+
+class _SilentReport:
+    def validated(self, failed: Sequence[Any], to_write: int) -> None:
+        del failed, to_write
+
+    def done(self, results: Sequence[Any]) -> None:
+        del results

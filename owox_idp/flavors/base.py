@@ -1,0 +1,114 @@
+"""What a flavor is: the rules that differ between the servers a Better Auth database can belong to.
+
+A flavor is one module with one `Flavor` subclass. Its class attributes are data (defaults, which
+storage holds roles and bans, what the server offers); its methods are the few procedures whose steps
+differ (how a role is written, how a ban is made to hold, how a sign-in link is built). Everything
+else a command does is the same for every flavor and lives in the services. Adding a flavor is a new
+module here and a line in `owox_idp.flavors.FLAVORS`, not new `if`s in the commands.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+if TYPE_CHECKING:
+    from owox_idp.config import Settings
+    from owox_idp.db.schema import PluginSet
+    from owox_idp.models import User
+    from owox_idp.repository import Store
+
+FlavorName = Literal["owox", "better-auth"]
+RoleStorage = Literal["member", "column"]  # OWOX's organization membership, or the admin plugin's user.role
+BanStorage = Literal["owox-emulation", "admin-plugin"]
+
+
+@dataclass(frozen=True)
+class BanOutcome:
+    """What a ban did: the reason and expiry now in force, and whether anything changed."""
+
+    reason: str | None
+    expires: datetime | None
+    changed: bool
+
+
+@dataclass(frozen=True)
+class UnbanOutcome:
+    changed: bool
+    role: str | None  # the role the user has after the unban (given back, in OWOX's emulation)
+
+
+class Flavor(ABC):
+    name: ClassVar[FlavorName]
+    description: ClassVar[str]
+
+    # --- configuration: defaults, and what the flavor fixes so that settings cannot change it
+    fixed_base_path: ClassVar[str | None] = None  # None: IDP_BETTER_AUTH_BASE_PATH decides
+    default_base_path: ClassVar[str] = "/api/auth"
+    default_magic_link_ttl: ClassVar[int]
+    default_server_version: ClassVar[str]
+    fixed_roles: ClassVar[tuple[tuple[str, ...], tuple[str, ...]] | None] = None  # (roles, admin roles)
+    default_roles: ClassVar[tuple[str, ...]] = ("admin", "user")
+    default_admin_roles: ClassVar[tuple[str, ...]] = ("admin",)
+    organization_required: ClassVar[bool] = False
+    honours_admin_user_ids: ClassVar[bool] = True  # the server's `adminUserIds` admin option
+
+    # --- rules
+    role_storage: ClassVar[RoleStorage]
+    ban_storage: ClassVar[BanStorage]
+    multiple_roles: ClassVar[bool] = True  # several roles comma-joined in one user
+    timed_bans: ClassVar[bool] = True
+    link_needs_secret: ClassVar[bool] = False  # the printed link carries something signed with it
+    link_lifetime_limit: ClassVar[int | None] = None  # beyond it, a link signs in without the role
+    frozen_while_banned: ClassVar[bool] = False  # the ban took the role/password away: refuse edits
+    warn_users_without_role: ClassVar[bool] = False  # a user with no role still sees something
+    revocation_notes: ClassVar[tuple[str, ...]] = ()  # what revoking sessions cannot reach
+    two_factor_unavailable: ClassVar[tuple[str, str] | None] = None  # (message, hint) when 2FA is not offered
+
+    @abstractmethod
+    def plugins(self, *, server_version: str, organization: bool) -> PluginSet:
+        """The plugin set the server runs, hence the tables and columns idp expects."""
+
+    @abstractmethod
+    def link_url(self, settings: Settings, token: str, role: str | None, *, callback_url: str | None) -> str:
+        """The URL to print for a magic-link token (fails before anything is written if it cannot)."""
+
+    @abstractmethod
+    def new_user_values(self, store: Store, role: str) -> dict[str, object]:
+        """Columns of a new user row that hold the flavor's role and ban state."""
+
+    @abstractmethod
+    def assign_new_roles(self, store: Store, pairs: list[tuple[str, str]], now: datetime) -> None:
+        """Give new users (user id, role) their role where it does not live on the user row."""
+
+    @abstractmethod
+    def set_role(self, store: Store, user: User, role: str, now: datetime) -> None:
+        """Change an existing user's role."""
+
+    @abstractmethod
+    def set_roles(
+        self, store: Store, changes: list[tuple[User, str]], now: datetime
+    ) -> list[dict[str, object]]:
+        """Change many users' roles (import --update); returns the user-row changes left to the caller
+        (a list of {"id", "role"}) when the role lives on the user row."""
+
+    @abstractmethod
+    def ban(
+        self, store: Store, user: User, *, reason: str | None, expires: datetime | None, now: datetime
+    ) -> BanOutcome:
+        """Make the ban hold on this server (sessions and links are revoked by the caller)."""
+
+    @abstractmethod
+    def unban(self, store: Store, user: User, now: datetime) -> UnbanOutcome:
+        """Undo `ban` exactly."""
+
+    @abstractmethod
+    def forget(self, store: Store, user: User) -> None:
+        """Remove what the flavor keeps about a user who is being deleted."""
+
+    def organization(self, store: Store, user: User) -> str | None:
+        """The organization the user belongs to, where the flavor has one."""
+        del store, user
+        return None

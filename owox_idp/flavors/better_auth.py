@@ -1,0 +1,90 @@
+"""Any Better Auth server with the admin plugin (and two-factor / magic-link where those are used).
+
+Roles are the admin plugin's `user.role` (several comma-joined); a ban is its `banned`, `banReason` and
+`banExpires` columns, which the server checks at every sign-in; the printed link is Better Auth's own
+`<baseURL><basePath>/magic-link/verify`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from owox_idp.flavors.base import BanOutcome, Flavor, UnbanOutcome
+
+if TYPE_CHECKING:
+    from owox_idp.config import Settings
+    from owox_idp.db.schema import PluginSet
+    from owox_idp.models import User
+    from owox_idp.repository import Store
+
+
+class BetterAuthFlavor(Flavor):
+    name = "better-auth"
+    description = "a Better Auth server with the admin plugin"
+
+    default_magic_link_ttl = 300  # Better Auth's magicLink expiresIn default
+    default_server_version = "1.7"
+
+    role_storage = "column"
+    ban_storage = "admin-plugin"
+
+    def plugins(self, *, server_version: str, organization: bool) -> PluginSet:
+        from owox_idp.db.schema import PluginSet
+
+        return PluginSet(
+            admin=True,
+            two_factor=True,
+            organization=organization,
+            two_factor_v14=server_version == "1.4",
+        )
+
+    def link_url(self, settings: Settings, token: str, role: str | None, *, callback_url: str | None) -> str:
+        del role  # the role is on the user row already
+        callback = callback_url or "/"
+        return (
+            f"{settings.magic_link_base}/magic-link/verify?token={token}"
+            f"&callbackURL={quote(callback, safe='-_.!~*()')}"
+        )
+
+    def new_user_values(self, store: Store, role: str) -> dict[str, object]:
+        values: dict[str, object] = {"role": role, "banned": False}
+        if store.users.has_column("twoFactorEnabled"):
+            values["twoFactorEnabled"] = False
+        return values
+
+    def assign_new_roles(self, store: Store, pairs: list[tuple[str, str]], now: datetime) -> None:
+        del store, pairs, now  # the role is on the new user row
+
+    def set_role(self, store: Store, user: User, role: str, now: datetime) -> None:
+        store.users.update(user.id, {"role": role, "updatedAt": now})
+
+    def set_roles(
+        self, store: Store, changes: list[tuple[User, str]], now: datetime
+    ) -> list[dict[str, object]]:
+        del store, now
+        return [{"id": u.id, "role": role} for u, role in changes]
+
+    def ban(
+        self, store: Store, user: User, *, reason: str | None, expires: datetime | None, now: datetime
+    ) -> BanOutcome:
+        ban_reason = reason or "No reason"  # what the admin plugin's banUser stores without one
+        store.users.update(
+            user.id, {"banned": True, "banReason": ban_reason, "banExpires": expires, "updatedAt": now}
+        )
+        return BanOutcome(ban_reason, expires, changed=True)
+
+    def unban(self, store: Store, user: User, now: datetime) -> UnbanOutcome:
+        if not user.banned:
+            return UnbanOutcome(False, user.role)
+        store.users.update(
+            user.id, {"banned": False, "banReason": None, "banExpires": None, "updatedAt": now}
+        )
+        return UnbanOutcome(True, user.role)
+
+    def forget(self, store: Store, user: User) -> None:
+        del store, user  # everything is on rows that delete-user removes
+
+
+FLAVOR = BetterAuthFlavor()

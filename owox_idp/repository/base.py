@@ -1,0 +1,53 @@
+"""What every repository part shares: the connection, the tables, and small SQL helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, delete, insert, literal, or_
+from sqlalchemy.engine import Connection
+
+from owox_idp.db.types import BADate
+from owox_idp.repository.tables import Tables
+
+
+def escape_like(value: str) -> str:
+    """`value` as a literal inside a LIKE pattern (with ESCAPE '\\')."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class Part:
+    def __init__(self, conn: Connection, tables: Tables) -> None:
+        self.conn = conn
+        self.t = tables
+
+    def insert_rows(self, model: str, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert many rows of one table in one statement execution (executemany); every row has the
+        same keys (logical field names)."""
+        if rows:
+            self.conn.execute(insert(self.t[model]), list(rows))
+
+    def delete_by_ids(self, model: str, ids: Sequence[str]) -> int:
+        if not ids:
+            return 0
+        t = self.t[model]
+        return int(self.conn.execute(delete(t).where(t.c.id.in_(list(ids)))).rowcount)
+
+    def keyset_date(self, value: datetime) -> Any:
+        """A bound date for keyset comparisons at the column's full precision (PostgreSQL keeps
+        microseconds that BADate would round away)."""
+        if self.conn.dialect.name == "postgresql":
+            from sqlalchemy import DateTime
+
+            return literal(value, DateTime(timezone=True))
+        return literal(value, BADate())
+
+    def after(self, table: Table, cursor: tuple[datetime, str]) -> list[ColumnElement[bool]]:
+        """Keyset paging, newest first: the rows strictly after (createdAt, id) of the last row seen."""
+        created = self.keyset_date(cursor[0])
+        return [
+            table.c.createdAt <= created,  # the range bound an index on (createdAt, id) can use
+            or_(table.c.createdAt < created, table.c.id < cursor[1]),
+        ]

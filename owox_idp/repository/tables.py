@@ -1,0 +1,55 @@
+"""SQLAlchemy tables for the deployment's models, named by its layout, and idp's own tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Column, Integer, MetaData, String, Table
+
+from owox_idp.db.schema import Layout, Model
+from owox_idp.db.types import BABool, BADate
+
+OWOX_BAN_TABLE = "idp_owox_ban"
+
+
+def _sa_type(field_type: str) -> Any:
+    if field_type == "date":
+        return BADate()
+    if field_type == "boolean":
+        return BABool()
+    if field_type == "number":
+        return Integer()
+    return String()
+
+
+class Tables:
+    """Tables keyed by logical model name; each column's key is the logical field name, its name the
+    layout's physical one, so that queries say `t["user"].c.emailVerified` whatever the layout."""
+
+    def __init__(self, models: Iterable[Model], layout: Layout) -> None:
+        self.layout = layout
+        self.metadata = MetaData()
+        self.by_model: dict[str, Table] = {}
+        for model in models:
+            cols = [Column(layout.column(model.name, "id"), String(), primary_key=True, key="id")]
+            for f in model.fields:
+                cols.append(Column(layout.column(model.name, f.name), _sa_type(f.type), key=f.name))
+            self.by_model[model.name] = Table(layout.table(model.name), self.metadata, *cols)
+        # idp's own: what an OWOX ban took away (see owox_idp.flavors.owox)
+        self.owox_ban = Table(
+            OWOX_BAN_TABLE,
+            self.metadata,
+            Column("userId", String(191), primary_key=True, key="userId"),
+            Column("previousRole", String(255), key="previousRole"),
+            Column("passwordHash", String(512), key="passwordHash"),
+            Column("reason", String(1000), key="reason"),
+            Column("expiresAt", BADate(), key="expiresAt"),
+            Column("createdAt", BADate(), key="createdAt"),
+        )
+
+    def has(self, model: str) -> bool:
+        return model in self.by_model
+
+    def __getitem__(self, model: str) -> Table:
+        return self.by_model[model]

@@ -1,0 +1,316 @@
+"""Users and their accounts (the `credential` account holds the password)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import Connection, RowMapping
+
+from owox_idp.errors import DatabaseUnreachable, UserExists
+from owox_idp.models import User
+from owox_idp.repository.bans import BanStore
+from owox_idp.repository.base import Part, escape_like
+from owox_idp.repository.roles import RoleStore
+from owox_idp.repository.tables import Tables
+
+CREDENTIAL = "credential"
+ADMIN_LOCK_KEY = 4_711_031_337  # pg_advisory_xact_lock key of `lock_admins`
+
+
+@dataclass(frozen=True)
+class UserFilter:
+    role: str | None = None
+    search: str | None = None
+    banned: bool | None = None
+    limit: int | None = None
+    offset: int = 0
+    after: tuple[datetime, str] | None = None  # keyset cursor: (createdAt, id) of the last row seen
+
+
+class UserRepository(Part):
+    def __init__(self, conn: Connection, tables: Tables, *, roles: RoleStore, bans: BanStore) -> None:
+        super().__init__(conn, tables)
+        self.roles = roles
+        self.bans = bans
+
+    def has_column(self, field: str) -> bool:
+        return field in self.t["user"].c
+
+    # ------------------------------------------------------------------ reading users
+    def _select(self) -> Any:
+        u = self.t["user"]
+        a = self.t["account"]
+        has_password = (
+            exists()
+            .where(
+                a.c.userId == u.c.id,
+                a.c.providerId == CREDENTIAL,
+                a.c.password.is_not(None),
+                a.c.password != "",
+            )
+            .label("has_password")
+        )
+        cols: list[Any] = [
+            u.c.id,
+            u.c.name,
+            u.c.email,
+            u.c.emailVerified,
+            u.c.createdAt,
+            u.c.updatedAt,
+            has_password,
+            self.roles.role_column(u),
+            *self.bans.columns(u),
+        ]
+        if "twoFactorEnabled" in u.c:
+            cols.append(u.c.twoFactorEnabled)
+        return select(*cols).select_from(u)
+
+    @staticmethod
+    def _to_user(row: RowMapping) -> User:
+        return User(
+            id=row["id"],
+            name=row["name"],
+            email=row["email"],
+            email_verified=bool(row["emailVerified"]),
+            created_at=row["createdAt"],
+            updated_at=row["updatedAt"],
+            role=row.get("role"),
+            banned=bool(row.get("banned") or False),
+            ban_reason=row.get("banReason"),
+            ban_expires=row.get("banExpires"),
+            two_factor_enabled=bool(row.get("twoFactorEnabled") or False),
+            has_password=bool(row["has_password"]),
+        )
+
+    def find_by_email(self, email: str) -> User | None:
+        u = self.t["user"]
+        stmt = self._select()
+        row = self.conn.execute(stmt.where(u.c.email == email.lower())).mappings().first()
+        if row is None:  # rows written by other tools may keep mixed case
+            row = (
+                self.conn.execute(stmt.where(func.lower(u.c.email) == email.lower()).order_by(u.c.createdAt))
+                .mappings()
+                .first()
+            )
+        return self._to_user(row) if row else None
+
+    def find_by_id(self, user_id: str) -> User | None:
+        u = self.t["user"]
+        row = self.conn.execute(self._select().where(u.c.id == user_id)).mappings().first()
+        return self._to_user(row) if row else None
+
+    def query(self, flt: UserFilter) -> list[User]:
+        u = self.t["user"]
+        stmt = self._select()
+        conds: list[ColumnElement[bool]] = []
+        if flt.search:
+            pattern = f"%{escape_like(flt.search.lower())}%"
+            conds.append(
+                or_(
+                    func.lower(u.c.email).like(pattern, escape="\\"),
+                    func.lower(u.c.name).like(pattern, escape="\\"),
+                )
+            )
+        if flt.role is not None:
+            conds.append(self.roles.has_role(u, flt.role))
+        if flt.banned is not None:
+            conds.append(self.bans.banned(u) if flt.banned else self.bans.not_banned(u))
+        if flt.after is not None:
+            conds += self.after(u, flt.after)
+        if conds:
+            stmt = stmt.where(and_(*conds))
+        stmt = stmt.order_by(u.c.createdAt.desc(), u.c.id.desc())
+        if flt.limit is not None:
+            stmt = stmt.limit(flt.limit)
+        if flt.offset:
+            stmt = stmt.offset(flt.offset)
+        return [self._to_user(r) for r in self.conn.execute(stmt).mappings()]
+
+    def by_emails(self, emails: Sequence[str], *, chunk: int = 500) -> dict[str, User]:
+        """Existing users whose stored email is one of `emails` (lower-case), keyed by lower-case email;
+        one query per `chunk` emails, on the unique index."""
+        u = self.t["user"]
+        base = self._select()
+        found: dict[str, User] = {}
+        for start in range(0, len(emails), chunk):
+            part = list(emails[start : start + chunk])
+            for row in self.conn.execute(base.where(u.c.email.in_(part))).mappings():
+                user = self._to_user(row)
+                found.setdefault(user.email.lower(), user)
+        return found
+
+    def with_mixed_case_email(self) -> list[User]:
+        """Users whose stored email has upper-case letters (written by other tools): one scan."""
+        u = self.t["user"]
+        stmt = self._select().where(u.c.email != func.lower(u.c.email))
+        return [self._to_user(r) for r in self.conn.execute(stmt).mappings()]
+
+    def after_id(self, after_id: str | None, *, limit: int, role: str | None) -> list[User]:
+        """One keyset page of users in primary-key order: constant memory, never an OFFSET."""
+        u = self.t["user"]
+        stmt = self._select()
+        if after_id is not None:
+            stmt = stmt.where(u.c.id > after_id)
+        if role is not None:
+            stmt = stmt.where(self.roles.has_role(u, role))
+        stmt = stmt.order_by(u.c.id).limit(limit)
+        return [self._to_user(r) for r in self.conn.execute(stmt).mappings()]
+
+    # ------------------------------------------------------------------ writing users
+    def insert(self, values: dict[str, Any]) -> None:
+        from sqlalchemy.exc import IntegrityError
+
+        try:
+            self.conn.execute(insert(self.t["user"]).values(**values))
+        except IntegrityError:  # another process created the same email a moment ago
+            raise UserExists(str(values.get("email"))) from None
+
+    def update(self, user_id: str, values: dict[str, Any]) -> None:
+        u = self.t["user"]
+        self.conn.execute(update(u).where(u.c.id == user_id).values(**values))
+
+    def update_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Update many users in one executemany; each row holds `id` and the same other keys."""
+        if not rows:
+            return
+        u = self.t["user"]
+        keys = [k for k in rows[0] if k != "id"]
+        stmt = (
+            update(u)
+            .where(u.c.id == bindparam("b_id"))
+            .values({u.c[k]: bindparam(f"b_{k}", type_=u.c[k].type) for k in keys})
+        )
+        self.conn.execute(stmt, [{f"b_{k}": v for k, v in r.items()} for r in rows])
+
+    def delete(self, user_id: str) -> int:
+        u = self.t["user"]
+        return self.conn.execute(delete(u).where(u.c.id == user_id)).rowcount
+
+    # ------------------------------------------------------------------ counts
+    def count(self) -> int:
+        return int(self.conn.execute(select(func.count()).select_from(self.t["user"])).scalar_one())
+
+    def count_by_role(self) -> dict[str | None, int]:
+        stmt = self.roles.count_by_role(self.t["user"])
+        return {r[0]: int(r[1]) for r in self.conn.execute(stmt)}
+
+    def count_banned(self) -> int:
+        u = self.t["user"]
+        stmt = select(func.count()).select_from(u).where(self.bans.banned(u))
+        return int(self.conn.execute(stmt).scalar_one())
+
+    def count_without_password(self) -> int:
+        u = self.t["user"]
+        a = self.t["account"]
+        cond = ~exists().where(
+            a.c.userId == u.c.id, a.c.providerId == CREDENTIAL, a.c.password.is_not(None), a.c.password != ""
+        )
+        return int(self.conn.execute(select(func.count()).select_from(u).where(cond)).scalar_one())
+
+    def count_without_role(self) -> int:
+        u = self.t["user"]
+        stmt = select(func.count()).select_from(u).where(self.roles.has_no_role(u))
+        return int(self.conn.execute(stmt).scalar_one())
+
+    def count_two_factor(self) -> int:
+        u = self.t["user"]
+        if "twoFactorEnabled" not in u.c:
+            return 0
+        stmt = select(func.count()).select_from(u).where(u.c.twoFactorEnabled == True)  # noqa: E712
+        return int(self.conn.execute(stmt).scalar_one())
+
+    # ------------------------------------------------------------------ admins
+    def lock_admins(self) -> None:
+        """Serialise the commands that may remove an admin, so that two of them running at once cannot
+        each see the other admin and together leave none. Taken first in the transaction (before any
+        read, so that MySQL's snapshot comes after it). SQLite: BEGIN IMMEDIATE already serialises
+        writers; PostgreSQL: a transaction advisory lock; MySQL: a named lock held by this connection."""
+        dialect = self.conn.dialect.name
+        if dialect == "postgresql":
+            self.conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADMIN_LOCK_KEY})
+        elif dialect == "mysql":
+            got = self.conn.execute(text("SELECT GET_LOCK('idp_admins', 30)")).scalar()
+            if got != 1:
+                raise DatabaseUnreachable("another idp command kept the admin lock for 30 s; try again")
+
+    def active_admin_ids(self, admin_roles: Sequence[str], admin_user_ids: Sequence[str] = ()) -> list[str]:
+        """Ids of users who are admins — by an admin role, or listed in the server's `adminUserIds` —
+        and not banned."""
+        u = self.t["user"]
+        role_cond = or_(*(self.roles.has_role(u, r) for r in admin_roles), u.c.id.in_(list(admin_user_ids)))
+        stmt = select(u.c.id).where(role_cond, self.bans.not_banned(u))
+        return [r[0] for r in self.conn.execute(stmt)]
+
+    # ------------------------------------------------------------------ accounts
+    def get_credential(self, user_id: str) -> tuple[str, str | None] | None:
+        a = self.t["account"]
+        row = self.conn.execute(
+            select(a.c.id, a.c.password).where(a.c.userId == user_id, a.c.providerId == CREDENTIAL)
+        ).first()
+        return (row[0], row[1]) if row else None
+
+    def store_password(self, user_id: str, password_hash: str, now: datetime) -> None:
+        """Set the user's password on their credential account, creating the account when missing."""
+        from owox_idp.crypto.random import generate_id
+
+        existing = self.get_credential(user_id)
+        a = self.t["account"]
+        if existing is None:
+            self.conn.execute(
+                insert(a).values(
+                    id=generate_id(),
+                    accountId=user_id,
+                    providerId=CREDENTIAL,
+                    userId=user_id,
+                    password=password_hash,
+                    createdAt=now,
+                    updatedAt=now,
+                )
+            )
+        else:
+            self.conn.execute(
+                update(a).where(a.c.id == existing[0]).values(password=password_hash, updatedAt=now)
+            )
+
+    def credential_rows(self, pairs: Sequence[tuple[str, str]], now: datetime) -> list[dict[str, Any]]:
+        """The account rows that give new users (user id, password hash) their password (for bulk)."""
+        from owox_idp.crypto.random import generate_id
+
+        return [
+            {
+                "id": generate_id(),
+                "accountId": user_id,
+                "providerId": CREDENTIAL,
+                "userId": user_id,
+                "password": password_hash,
+                "createdAt": now,
+                "updatedAt": now,
+            }
+            for user_id, password_hash in pairs
+        ]
+
+    def delete_credential(self, user_id: str) -> int:
+        a = self.t["account"]
+        return self.conn.execute(
+            delete(a).where(a.c.userId == user_id, a.c.providerId == CREDENTIAL)
+        ).rowcount
+
+    def delete_accounts(self, user_id: str) -> int:
+        a = self.t["account"]
+        return self.conn.execute(delete(a).where(a.c.userId == user_id)).rowcount
