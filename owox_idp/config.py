@@ -339,6 +339,20 @@ def _validate_base_url(value: str, source: str) -> str:
     return value.strip().rstrip("/")
 
 
+def config_file_path(
+    *, config_path: Path | None = None, env_file: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Path:
+    """The TOML config file as `load_settings` picks it: `--config`, else IDP_CONFIG from the environment
+    or the .env file, else the default in the user's config directory."""
+    if config_path is not None:
+        return config_path
+    environ = os.environ if environ is None else environ
+    dotenv_path = env_file if env_file is not None else Path(".env")
+    dotenv = _read_dotenv(dotenv_path) if dotenv_path.is_file() else {}
+    found = _Layers(environ, dotenv, dotenv_path).get("IDP_CONFIG")
+    return Path(found[0]).expanduser() if found else default_config_path()
+
+
 def load_settings(
     *,
     flags: Mapping[str, Any] | None = None,

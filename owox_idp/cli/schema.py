@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -120,13 +118,11 @@ def generate_secret_cmd(
     """Print a new 32-byte secret as 64 hex characters (Better Auth's `secret` format)."""
 
     def body(out: Output) -> None:
-        from owox_idp.config import default_config_path
+        from owox_idp.config import config_file_path
         from owox_idp.services import schema
 
         g: Globals = ctx.obj
-        path = g.config or (
-            Path(os.environ["IDP_CONFIG"]) if os.environ.get("IDP_CONFIG") else default_config_path()
-        )
+        path = config_file_path(config_path=g.config, env_file=g.env_file)
         value, written = schema.generate_secret(path, write=write)
         if json_:
             out.json({"secret": value, "written_to": written})

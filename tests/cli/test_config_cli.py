@@ -98,3 +98,15 @@ def test_version_and_help(idp_sqlite: IdpRunner) -> None:
     assert r.exit_code == 0 and r.stdout.startswith("idp ")
     r = idp_sqlite()
     assert "Usage" in r.stdout + r.stderr
+
+
+def test_generate_secret_write_follows_idp_config_from_the_env_file(
+    idp_sqlite: IdpRunner, tmp_path: Path
+) -> None:
+    """Regression: --write ignored IDP_CONFIG set in ./.env and wrote the default config file."""
+    target = tmp_path / "chosen" / "idp.toml"
+    (tmp_path / ".env").write_text(f"IDP_CONFIG={target}\n")
+    r = idp_sqlite("generate-secret", "--write", "--json")
+    assert r.exit_code == 0, r.stderr
+    assert r.json()["written_to"] == str(target)
+    assert r.json()["secret"] in target.read_text()

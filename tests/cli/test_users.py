@@ -557,3 +557,16 @@ def test_admin_user_ids_count_as_admins(idp: IdpRunner) -> None:
     assert idp("ban", "cfg@example.com", "--yes", env=env).exit_code == 8
     assert idp("delete-user", "cfg@example.com", "--yes", env=env).exit_code == 8
     assert boss["user_id"] != cfg["user_id"]
+
+
+def test_search_is_a_literal_substring(idp: IdpRunner) -> None:
+    """Regression: `--search a_b` matched `axb` (LIKE wildcards were not escaped); `%` likewise."""
+    idp.migrate()
+    for email in ("a_b@example.com", "axb@example.com"):
+        assert idp("add-user", email).exit_code == 0
+    assert idp("add-user", "sure@example.com", "--name", "100% sure").exit_code == 0
+    assert idp("add-user", "more@example.com", "--name", "1000 sure").exit_code == 0
+    found = [u["email"] for u in idp("list-users", "--search", "a_b", "--json").json()]
+    assert found == ["a_b@example.com"]
+    found = [u["email"] for u in idp("list-users", "--search", "0% s", "--json").json()]
+    assert found == ["sure@example.com"]
