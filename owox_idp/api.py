@@ -207,7 +207,12 @@ class Admin:
         )
 
     def bootstrap_admin(
-        self, email: str | None = None, *, ttl: int | str | None = None, now: datetime | None = None
+        self,
+        email: str | None = None,
+        *,
+        ttl: int | str | None = None,
+        lift_ban: bool = False,
+        now: datetime | None = None,
     ) -> BootstrapResult:
         from owox_idp.services import users
 
@@ -216,7 +221,9 @@ class Admin:
             raise UsageError("no email: pass EMAIL or set IDP_BETTER_AUTH_PRIMARY_ADMIN_EMAIL")
         lifetime = self.ttl(ttl)
         return self._write(
-            lambda store: users.bootstrap_admin(store, email=target, ttl=lifetime, now=_now(now))
+            lambda store: users.bootstrap_admin(
+                store, email=target, ttl=lifetime, now=_now(now), lift_ban=lift_ban
+            )
         )
 
     def reset_password(

@@ -114,12 +114,17 @@ class Env:
         conn = self._connections.get(write)
         if conn is None:
             conn = self._connections[write] = connect(self.engine(), write=write)
+        store = self.store_on(conn)
         try:
-            with conn.begin():
-                if not self._checked:
-                    check_schema(conn, self)
-                    self._checked = True
-                yield self.store_on(conn)
+            try:
+                with conn.begin():
+                    if not self._checked:
+                        check_schema(conn, self)
+                        self._checked = True
+                    yield store
+            finally:
+                if store.users.locked:
+                    store.users.release_admin_lock()
         except DBAPIError as exc:
             raise translate_db_error(exc) from None
 

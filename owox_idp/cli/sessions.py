@@ -97,10 +97,14 @@ def revoke_sessions_cmd(
         return admin.revoke_sessions(email, session_id=session_id)
 
     def render(out: Output, admin: Admin, result: RevokeResult) -> None:
-        if result.revoked == 0:
+        if result.revoked == 0 and not result.impersonation_sessions_revoked:
             out.message(f"{result.email} has no sessions; nothing to do.")
             return
         out.message(f"Revoked {result.revoked} session(s) of {result.email}.")
+        if result.impersonation_sessions_revoked:
+            out.message(
+                f"Also revoked {result.impersonation_sessions_revoked} session(s) in which they impersonated someone."
+            )
         out.message(f"Note: {REVOCATION_NOTE}.")
         for note in admin.deployment.flavor.revocation_notes:
             out.message(f"Note: {note}.")

@@ -105,11 +105,19 @@ def bootstrap_admin_cmd(
         ),
     ] = None,
     ttl: TtlOpt = None,
+    unban: Annotated[
+        bool,
+        typer.Option(
+            "--unban", help="Lift a ban of the admin (without it, a banned admin is refused: exit 8)."
+        ),
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Make sure the primary admin exists and can get in; safe to run on every deploy."""
 
     def render(out: Output, admin: Admin, result: BootstrapResult) -> None:
+        if result.unbanned:
+            out.message(f"Lifted the ban of {result.email} (--unban).")
         if result.action == "unchanged":
             suffix = " (made admin)" if result.role_changed else ""
             out.message(f"{result.email} is an admin with a password{suffix}; nothing else to do.")
@@ -120,7 +128,9 @@ def bootstrap_admin_cmd(
         )
         out.result(result.magic_link or "")
 
-    command(ctx, lambda admin, out: admin.bootstrap_admin(email, ttl=ttl), render, json_=json_)
+    command(
+        ctx, lambda admin, out: admin.bootstrap_admin(email, ttl=ttl, lift_ban=unban), render, json_=json_
+    )
 
 
 @app.command("reset-password")
@@ -145,7 +155,12 @@ def reset_password_cmd(
 
     def render(out: Output, admin: Admin, result: ResetResult) -> None:
         out.message(
-            f"Reset {result.email}: {result.sessions_revoked} session(s) and {result.links_revoked} pending link(s) revoked."
+            f"Reset {result.email}: {result.sessions_revoked} session(s) and {result.links_revoked} pending link(s) revoked"
+            + (
+                f", and {result.impersonation_sessions_revoked} session(s) in which they impersonated someone."
+                if result.impersonation_sessions_revoked
+                else "."
+            )
         )
         if result.password_set:
             out.message("The new password is set.")
@@ -204,11 +219,15 @@ def ban_cmd(
         return admin.ban(email, reason=reason, expires=expires_in, force=force)
 
     def render(out: Output, admin: Admin, result: BanResult) -> None:
-        if not result.changed:
-            out.message(f"{result.email} is already banned; nothing changed.")
-            return
         until = f" until {_iso(result.ban_expires)}" if result.ban_expires else ""
-        out.message(f"Banned {result.email}{until}; {result.sessions_revoked} session(s) revoked.")
+        revoked = f"{result.sessions_revoked} session(s) revoked"
+        if result.impersonation_sessions_revoked:
+            revoked += f", and {result.impersonation_sessions_revoked} in which they impersonated someone"
+        if result.already_banned or not result.changed:
+            what = "updated the ban" if result.changed else "nothing changed"
+            out.message(f"{result.email} was already banned{until}; {what}; {revoked}.")
+            return
+        out.message(f"Banned {result.email}{until}; {revoked}.")
 
     command(ctx, call, render, json_=json_)
 

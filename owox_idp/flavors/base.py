@@ -96,9 +96,17 @@ class Flavor(ABC):
 
     @abstractmethod
     def ban(
-        self, store: Store, user: User, *, reason: str | None, expires: datetime | None, now: datetime
+        self,
+        store: Store,
+        user: User,
+        *,
+        reason: str | None,
+        expires: datetime | None,
+        now: datetime,
+        reban: bool = False,
     ) -> BanOutcome:
-        """Make the ban hold on this server (sessions and links are revoked by the caller)."""
+        """Make the ban hold on this server (sessions and links are revoked by the caller). On a
+        `reban` (the user is banned already) keep what is there except what is given anew."""
 
     @abstractmethod
     def unban(self, store: Store, user: User, now: datetime) -> UnbanOutcome:

@@ -67,8 +67,24 @@ class BetterAuthFlavor(Flavor):
         return [{"id": u.id, "role": role} for u, role in changes]
 
     def ban(
-        self, store: Store, user: User, *, reason: str | None, expires: datetime | None, now: datetime
+        self,
+        store: Store,
+        user: User,
+        *,
+        reason: str | None,
+        expires: datetime | None,
+        now: datetime,
+        reban: bool = False,
     ) -> BanOutcome:
+        if reban:  # keep the reason and the expiry in force unless new ones are given
+            new_reason = reason if reason is not None else user.ban_reason
+            new_expires = expires if expires is not None else user.ban_expires
+            if (new_reason, new_expires) == (user.ban_reason, user.ban_expires):
+                return BanOutcome(new_reason, new_expires, changed=False)
+            store.users.update(
+                user.id, {"banReason": new_reason, "banExpires": new_expires, "updatedAt": now}
+            )
+            return BanOutcome(new_reason, new_expires, changed=True)
         ban_reason = reason or "No reason"  # what the admin plugin's banUser stores without one
         store.users.update(
             user.id, {"banned": True, "banReason": ban_reason, "banExpires": expires, "updatedAt": now}

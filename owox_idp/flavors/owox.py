@@ -134,11 +134,18 @@ class OwoxFlavor(Flavor):
 
     # ---------------------------------------------------------------- bans: idp's emulation
     def ban(
-        self, store: Store, user: User, *, reason: str | None, expires: datetime | None, now: datetime
+        self,
+        store: Store,
+        user: User,
+        *,
+        reason: str | None,
+        expires: datetime | None,
+        now: datetime,
+        reban: bool = False,
     ) -> BanOutcome:
         from owox_idp.models import OwoxBan
 
-        del expires  # refused before (timed_bans is False)
+        del expires, reban  # no timed bans here (refused before); a re-ban is known from idp's table
         store.owox_bans.ensure_table()  # DDL first: MySQL commits implicitly around it
         existing = store.owox_bans.get(user.id)
         if existing is not None:

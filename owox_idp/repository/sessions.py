@@ -85,6 +85,14 @@ class SessionRepository(Part):
         s = self.t["session"]
         return self.conn.execute(delete(s).where(s.c.userId == user_id)).rowcount
 
+    def delete_impersonations(self, user_id: str) -> int:
+        """Sessions in which `user_id` (an admin) acts as someone else (the admin plugin's
+        `impersonatedBy`): they end with the admin's own access."""
+        s = self.t["session"]
+        if "impersonatedBy" not in s.c:
+            return 0
+        return self.conn.execute(delete(s).where(s.c.impersonatedBy == user_id)).rowcount
+
     def delete_one(self, user_id: str, session_id: str) -> int:
         s = self.t["session"]
         return self.conn.execute(delete(s).where(s.c.userId == user_id, s.c.id == session_id)).rowcount

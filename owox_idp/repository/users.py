@@ -236,6 +236,8 @@ class UserRepository(Part):
         return int(self.conn.execute(stmt).scalar_one())
 
     # ------------------------------------------------------------------ admins
+    locked: bool = False
+
     def lock_admins(self) -> None:
         """Serialise the commands that may remove an admin, so that two of them running at once cannot
         each see the other admin and together leave none. Taken first in the transaction (before any
@@ -248,14 +250,29 @@ class UserRepository(Part):
             got = self.conn.execute(text("SELECT GET_LOCK('idp_admins', 30)")).scalar()
             if got != 1:
                 raise DatabaseUnreachable("another idp command kept the admin lock for 30 s; try again")
+            self.locked = True  # a named lock outlives the transaction: Env releases it after
+
+    def release_admin_lock(self) -> None:
+        """MySQL's named lock belongs to the connection, not the transaction: give it back."""
+        if self.locked and self.conn.dialect.name == "mysql":
+            self.conn.execute(text("SELECT RELEASE_LOCK('idp_admins')"))
+            self.conn.commit()  # the statement began a transaction of its own
+        self.locked = False
 
     def active_admin_ids(self, admin_roles: Sequence[str], admin_user_ids: Sequence[str] = ()) -> list[str]:
         """Ids of users who are admins — by an admin role, or listed in the server's `adminUserIds` —
         and not banned."""
         u = self.t["user"]
         role_cond = or_(*(self.roles.has_role(u, r) for r in admin_roles), u.c.id.in_(list(admin_user_ids)))
-        stmt = select(u.c.id).where(role_cond, self.bans.not_banned(u))
-        return [r[0] for r in self.conn.execute(stmt)]
+        stmt = select(u.c.id, self.roles.role_column(u)).where(role_cond, self.bans.not_banned(u))
+        # the SQL match is a prefilter: MySQL's collations compare 'Admin ' equal to 'admin' (case and
+        # trailing spaces), the server compares exactly, and so does the final check here
+        wanted = set(admin_roles)
+        return [
+            row[0]
+            for row in self.conn.execute(stmt)
+            if row[0] in admin_user_ids or any(part in wanted for part in (row[1] or "").split(","))
+        ]
 
     # ------------------------------------------------------------------ accounts
     def get_credential(self, user_id: str) -> tuple[str, str | None] | None:

@@ -269,6 +269,40 @@ def _guard_admins(store: Store, rows: list[_Row], *, force: bool) -> None:
         )
 
 
+def _demotes(row: _Row, dep: Deployment) -> bool:
+    """The row takes an admin role away from an existing user."""
+    return (
+        row.ok
+        and row.result.action == "updated"
+        and row.existing is not None
+        and "role" in row.changes
+        and dep.has_admin_role(row.existing.role)
+        and not dep.has_admin_role(row.changes["role"])
+    )
+
+
+def _guard_batch(store: Store, batch: list[_Row]) -> None:
+    """The last-admin rule for one batch that demotes admins, checked against the database as it is now,
+    under the admin lock that set-role, ban and delete-user take (so a concurrent demotion cannot pass
+    it at the same time); the batch is refused (rolled back) if it would leave no active admin."""
+    from owox_idp.services.users import _test_pause
+
+    dep = store.deployment
+    store.users.lock_admins()
+    admins = set(store.users.active_admin_ids(dep.admin_roles, dep.admin_user_ids))
+    _test_pause()
+    # a user listed in the server's adminUserIds stays an admin whatever their role
+    demoted = {r.existing.id for r in batch if r.existing is not None and _demotes(r, dep)}
+    demoted -= set(dep.admin_user_ids)
+    if admins and not admins - demoted:
+        line = max(r.result.line for r in batch if r.existing is not None and r.existing.id in demoted)
+        raise Refused(
+            "the import would leave the deployment without an active admin "
+            f"(line {line} demotes the last one); the rows before it are written, it and the rest are not",
+            hint="keep an admin in the file, make another user admin first, or pass --force",
+        )
+
+
 class _LinkMaker:
     """Magic links for many users: the same verification rows as `links.issue` (both the 1.4-1.6 and the
     1.7 form), built without a round trip each. The URL comes from `links.build_url` once per role and is
@@ -468,6 +502,8 @@ def import_users(
                     if hasher is not None and r.result.action == "created" and r.password is not None
                 }
                 with env.store(write=True) as store:
+                    if any(_demotes(r, env.deployment) for r in batch) and not options.force:
+                        _guard_batch(store, batch)
                     _write_batch(
                         store,
                         batch,
@@ -483,8 +519,14 @@ def import_users(
             pending.clear()
             batch.clear()
 
+        # rows that take an admin role away are written last, once every new admin in the file is in:
+        # interrupted anywhere, the import never leaves fewer admins than the file means to keep
+        demotions = [r for r in planned if _demotes(r, dep)]
+        deferred = {id(r) for r in demotions}
         hashed = 0
         for row in planned:
+            if id(row) in deferred:
+                continue
             pending.append(row)
             if row.result.action not in ("created", "updated"):
                 continue
@@ -493,6 +535,12 @@ def import_users(
             if len(batch) >= options.batch_size or hashed >= PASSWORD_BATCH:
                 flush()
                 hashed = 0
+        flush()
+        for row in demotions:
+            pending.append(row)
+            batch.append(row)
+            if len(batch) >= options.batch_size:
+                flush()
         flush()
         return summary
     finally:

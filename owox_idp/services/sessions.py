@@ -57,6 +57,7 @@ class RevokeResult:
     email: str
     revoked: int
     session_id: str | None = None
+    impersonation_sessions_revoked: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -64,6 +65,7 @@ class RevokeResult:
             "email": self.email,
             "session_id": self.session_id,
             "revoked": self.revoked,
+            "impersonation_sessions_revoked": self.impersonation_sessions_revoked,
         }
 
 
@@ -120,7 +122,9 @@ def revoke_sessions(store: Store, *, email: str, session_id: str | None = None) 
     """Delete one session of the user (`session_id`) or all of them; returns how many went."""
     user = require_user(store, email)
     if session_id is None:
-        return RevokeResult(user.id, user.email, store.sessions.delete_for_user(user.id))
+        # the user's own sessions, and those in which they act as someone else
+        own = store.sessions.delete_for_user(user.id)
+        return RevokeResult(user.id, user.email, own, None, store.sessions.delete_impersonations(user.id))
     if store.sessions.delete_one(user.id, session_id) == 0:
         other = store.sessions.find(session_id)
         if other is not None:

@@ -56,13 +56,33 @@ class BootstrapResult:
     role_changed: bool
     magic_link: str | None
     expires_at: datetime | None
+    unbanned: bool = False
+    links_revoked: int = 0
+
+    @property
+    def actions(self) -> list[str]:
+        """Every change made, in order: what a deploy log should show."""
+        done = []
+        if self.action == "created":
+            done.append("created")
+        if self.unbanned:
+            done.append("unbanned")
+        if self.role_changed and self.action != "created":
+            done.append("made-admin")
+        if self.links_revoked:
+            done.append("links-revoked")
+        if self.magic_link:
+            done.append("link-issued")
+        return done
 
     def to_json(self) -> dict[str, Any]:
         return {
             "user_id": self.user_id,
             "email": self.email,
             "action": self.action,
+            "actions": self.actions,
             "role_changed": self.role_changed,
+            "unbanned": self.unbanned,
             "magic_link": self.magic_link,
             "expires_at": iso(self.expires_at),
         }
@@ -77,12 +97,14 @@ class ResetResult:
     magic_link: str | None
     expires_at: datetime | None
     password_set: bool
+    impersonation_sessions_revoked: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
             "user_id": self.user_id,
             "email": self.email,
             "sessions_revoked": self.sessions_revoked,
+            "impersonation_sessions_revoked": self.impersonation_sessions_revoked,
             "links_revoked": self.links_revoked,
             "password_set": self.password_set,
             "magic_link": self.magic_link,
@@ -117,6 +139,8 @@ class BanResult:
     links_revoked: int = 0
     changed: bool = True
     role: str | None = None
+    impersonation_sessions_revoked: int = 0
+    already_banned: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -126,7 +150,9 @@ class BanResult:
             "ban_reason": self.ban_reason,
             "ban_expires": iso(self.ban_expires),
             "sessions_revoked": self.sessions_revoked,
+            "impersonation_sessions_revoked": self.impersonation_sessions_revoked,
             "changed": self.changed,
+            "already_banned": self.already_banned,
         }
 
 
@@ -279,7 +305,12 @@ def add_user(
     )
 
 
-def bootstrap_admin(store: Store, *, email: str, ttl: int, now: datetime) -> BootstrapResult:
+def bootstrap_admin(
+    store: Store, *, email: str, ttl: int, now: datetime, lift_ban: bool = False
+) -> BootstrapResult:
+    """Create the primary admin, or make sure they are one and can get in. A ban is never lifted
+    silently: a banned admin is refused (exit 8) unless `lift_ban` asks for it, so that a deploy job
+    that runs this every time cannot undo a deliberate ban."""
     dep = store.deployment
     email = normalize_email(email)
     admin_role = dep.admin_roles[0]
@@ -290,18 +321,28 @@ def bootstrap_admin(store: Store, *, email: str, ttl: int, now: datetime) -> Boo
         )
         return BootstrapResult(added.user_id, email, "created", True, added.magic_link, added.expires_at)
 
-    role_changed = False
+    role_changed = unbanned = False
     if user.banned:
+        if not lift_ban:
+            raise Refused(
+                f"{user.email} is banned"
+                + (f" ({user.ban_reason})" if user.ban_reason else "")
+                + ": bootstrap-admin does not lift a ban",
+                hint=f"lift it on purpose with `idp unban {user.email}` or `idp bootstrap-admin --unban`",
+            )
         dep.flavor.unban(store, user, now)
+        unbanned = True
         user = store.users.find_by_id(user.id) or user
     if not dep.has_admin_role(user.role):
         dep.flavor.set_role(store, user, admin_role, now)
         role_changed = True
     if user.has_password:
-        return BootstrapResult(user.id, user.email, "unchanged", role_changed, None, None)
-    links.revoke_links(store, user.email)
+        return BootstrapResult(user.id, user.email, "unchanged", role_changed, None, None, unbanned)
+    revoked = links.revoke_links(store, user.email)
     link = links.issue(store, email=user.email, role=admin_role, ttl=ttl, now=now)
-    return BootstrapResult(user.id, user.email, "link-issued", role_changed, link.url, link.expires_at)
+    return BootstrapResult(
+        user.id, user.email, "link-issued", role_changed, link.url, link.expires_at, unbanned, revoked
+    )
 
 
 def reset_password(
@@ -323,6 +364,9 @@ def reset_password(
         link = links.issue(store, email=user.email, role=role, ttl=ttl, now=now)
         store.users.delete_credential(user.id)
     sessions = 0 if keep_sessions else store.sessions.delete_for_user(user.id)
+    # what the user does as someone else ends with their own access (also with --keep-sessions, which
+    # keeps the user's own sessions only)
+    impersonations = store.sessions.delete_impersonations(user.id)
     return ResetResult(
         user.id,
         user.email,
@@ -331,6 +375,7 @@ def reset_password(
         link.url if link else None,
         link.expires_at if link else None,
         password_hash is not None,
+        impersonations,
     )
 
 
@@ -358,16 +403,32 @@ def ban(
             "OWOX's server has no timed bans: ban without --expires and run `idp unban` when it should end"
         )
     _guard_last_admin(store, user, force=force, action="banning them")
+    already = user.banned and (user.ban_expires is None or user.ban_expires > now)
     outcome = flavor.ban(
-        store, user, reason=reason, expires=after(expires_in, start=now) if expires_in else None, now=now
+        store,
+        user,
+        reason=reason,
+        expires=after(expires_in, start=now) if expires_in else None,
+        now=now,
+        reban=already,
     )
-    if not outcome.changed:
-        return BanResult(user.id, user.email, True, outcome.reason, outcome.expires, 0, changed=False)
+    # every way in goes, also on a re-ban (a session may have been made since)
     sessions = store.sessions.delete_for_user(user.id)
+    impersonations = store.sessions.delete_impersonations(user.id)
     revoked = links.revoke_links(store, user.email)
     links.revoke_user_tokens(store, user.id)
     return BanResult(
-        user.id, user.email, True, outcome.reason, outcome.expires, sessions, revoked, role=user.role
+        user.id,
+        user.email,
+        True,
+        outcome.reason,
+        outcome.expires,
+        sessions,
+        revoked,
+        changed=outcome.changed,
+        role=user.role,
+        impersonation_sessions_revoked=impersonations,
+        already_banned=already,
     )
 
 
@@ -385,6 +446,7 @@ def delete_user(store: Store, *, email: str, force: bool, now: datetime) -> Dele
     removed: dict[str, int] = {}
     # explicit deletes: MySQL before 9 ignores inline foreign keys, so nothing cascades there
     removed["sessions"] = store.sessions.delete_for_user(user.id)
+    removed["impersonation_sessions"] = store.sessions.delete_impersonations(user.id)
     removed["accounts"] = store.users.delete_accounts(user.id)
     if store.members.present:
         removed["memberships"] = store.members.delete_members(user.id)
