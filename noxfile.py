@@ -4,6 +4,7 @@ lint and typecheck. `nox -s tests lint typecheck` is the README's test command a
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -13,24 +14,44 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["tests", "lint", "typecheck"]
 
 ROOT = Path(__file__).parent
-INTEROP_NODE = ROOT / "tests" / "interop" / "node"
+INTEROP = ROOT / "tests" / "interop"
+# every folder with a package-lock.json the interop tests run Node from
+INTEROP_NODE_DIRS = (INTEROP / "node", INTEROP / "node_apikey", INTEROP / "node_apikey" / "v1.6")
+
+
+def _npm_env() -> dict[str, str]:
+    """Native modules (better-sqlite3) build from the Node headers Debian ships, not from a download."""
+    env = {"npm_config_fund": "false", "npm_config_audit": "false"}
+    if Path("/usr/include/node/node.h").exists() and not os.environ.get("npm_config_nodedir"):
+        env["npm_config_nodedir"] = "/usr"
+    return env
 
 
 def _install_interop_packages(session: nox.Session) -> None:
-    """npm ci for the interop server, skipped when the lockfile has not changed since the last one."""
+    """npm ci for each interop folder, skipped when its lockfile has not changed since the last one."""
     if shutil.which("node") is None or shutil.which("npm") is None:
         session.warn(
             "node/npm not found: the interop tests against the real Better Auth server will be skipped"
         )
         return
-    lock = INTEROP_NODE / "package-lock.json"
-    stamp = INTEROP_NODE / "node_modules" / ".idp-lock-sha256"
-    digest = hashlib.sha256(lock.read_bytes()).hexdigest()
-    if stamp.exists() and stamp.read_text().strip() == digest:
-        return
-    with session.chdir(INTEROP_NODE):
-        session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
-    stamp.write_text(digest)
+    for folder in INTEROP_NODE_DIRS:
+        lock = folder / "package-lock.json"
+        if not lock.exists():
+            continue
+        stamp = folder / "node_modules" / ".idp-lock-sha256"
+        digest = hashlib.sha256(lock.read_bytes()).hexdigest()
+        if stamp.exists() and stamp.read_text().strip() == digest:
+            continue
+        with session.chdir(folder):
+            try:
+                session.run("npm", "ci", "--no-audit", "--no-fund", external=True, env=_npm_env())
+            except nox.command.CommandFailed:
+                if os.environ.get("IDP_TEST_REQUIRE_ALL", "") not in ("", "0", "false"):
+                    raise
+                # locally the interop tests that need this folder then skip and say why
+                session.warn(f"npm ci failed in {folder}: the interop tests that need it will be skipped")
+                continue
+        stamp.write_text(digest)
 
 
 @nox.session
