@@ -22,7 +22,7 @@ INTEROP_NODE_DIRS = (INTEROP / "node", INTEROP / "node_apikey", INTEROP / "node_
 def _npm_env() -> dict[str, str]:
     """Native modules (better-sqlite3) build from the Node headers Debian ships, not from a download."""
     env = {"npm_config_fund": "false", "npm_config_audit": "false"}
-    if Path("/usr/include/node/node.h").exists() and not os.environ.get("npm_config_nodedir"):
+    if Path("/usr/include/node/node.h").exists() and "npm_config_nodedir" not in os.environ:
         env["npm_config_nodedir"] = "/usr"
     return env
 
