@@ -16,6 +16,7 @@ from typing import Any, Literal, cast, get_args
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from owox_idp.crypto.symmetric import Secrets
+from owox_idp.db.schema import PLUGIN_NAMES
 from owox_idp.errors import ConfigError
 from owox_idp.flavors import FLAVORS, Flavor, FlavorName, flavor_named
 
@@ -41,6 +42,7 @@ SETTING_KEYS = (
     "organization",
     "totp_issuer",
     "admin_user_ids",
+    "plugins",
 )
 CONFIG_KEYS = frozenset(SETTING_KEYS)
 
@@ -65,6 +67,7 @@ class Settings:
     secrets: Secrets | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
     admin_user_ids: tuple[str, ...] = ()
+    plugins: tuple[str, ...] | None = None  # declared (IDP_PLUGINS); None: the flavor's set
 
     @property
     def rules(self) -> Flavor:
@@ -538,8 +541,22 @@ def load_settings(
     elif not rules.honours_admin_user_ids:
         sources["admin_user_ids"] = f"{rules.name} flavor (none)"
 
+    raw_plugins = pick("plugins", "IDP_PLUGINS", default=None)
+    plugins: tuple[str, ...] | None = None
+    if raw_plugins is not None:
+        names = list(raw_plugins) if isinstance(raw_plugins, list | tuple) else str(raw_plugins).split(",")
+        plugins = tuple(dict.fromkeys(str(p).strip().lower() for p in names if str(p).strip()))
+        unknown = [p for p in plugins if p not in PLUGIN_NAMES]
+        if unknown:
+            raise ConfigError(
+                f"unknown plugin {unknown[0]!r} from {sources['plugins']}: use {', '.join(PLUGIN_NAMES)}"
+            )
+    else:
+        sources["plugins"] = f"default ({rules.name} flavor)"
+
     return Settings(
         flavor=rules.name,
+        plugins=plugins,
         database_url=database_url,
         base_url=base_url,
         base_path=base_path,

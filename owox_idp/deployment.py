@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from owox_idp.db.schema import DEFAULT_LAYOUT, Layout, Model, PluginSet, models_for
+from owox_idp.db.schema import DEFAULT_LAYOUT, Layout, Model, PluginSet, plugin_set
 from owox_idp.flavors import Flavor
 
 if TYPE_CHECKING:
@@ -28,10 +28,15 @@ class Deployment:
     models: tuple[Model, ...] = field(default=())
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, layout: Layout = DEFAULT_LAYOUT) -> Deployment:
+    def from_settings(cls, settings: Settings, *, layout: Layout | None = None) -> Deployment:
         flavor = settings.rules
-        plugins = flavor.plugins(server_version=settings.server_version, organization=settings.organization)
-        return cls(settings, flavor, plugins, layout, models_for(plugins))
+        if settings.plugins is not None:  # declared (IDP_PLUGINS)
+            plugins = plugin_set(settings.plugins, server_version=settings.server_version)
+        else:
+            plugins = flavor.plugins(
+                server_version=settings.server_version, organization=settings.organization
+            )
+        return cls(settings, flavor, plugins, layout or flavor.default_layout(), flavor.models(plugins))
 
     @property
     def dialect(self) -> str:

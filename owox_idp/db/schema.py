@@ -137,6 +137,38 @@ class PluginSet:
     two_factor: bool = False
     organization: bool = False
     two_factor_v14: bool = False  # Better Auth 1.4's twoFactor table has only four columns
+    magic_link: bool = True  # no table of its own: whether the server verifies magic links
+    api_key: bool = False
+    server_version: str = "1.7"  # the plugins' tables differ between versions (api-key: 1.4 vs 1.5+)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The declared names (IDP_PLUGINS) of the plugins in the set."""
+        flags = {
+            "admin": self.admin,
+            "two-factor": self.two_factor,
+            "organization": self.organization,
+            "magic-link": self.magic_link,
+            "api-key": self.api_key,
+        }
+        return tuple(name for name, on in flags.items() if on)
+
+
+PLUGIN_NAMES = ("admin", "two-factor", "organization", "magic-link", "api-key")
+
+
+def plugin_set(names: Iterable[str], *, server_version: str) -> PluginSet:
+    """The plugin set of declared plugin names (IDP_PLUGINS); unknown names are the caller's to refuse."""
+    chosen = set(names)
+    return PluginSet(
+        admin="admin" in chosen,
+        two_factor="two-factor" in chosen,
+        organization="organization" in chosen,
+        two_factor_v14=server_version == "1.4",
+        magic_link="magic-link" in chosen,
+        api_key="api-key" in chosen,
+        server_version=server_version,
+    )
 
 
 def models_for(plugins: PluginSet) -> tuple[Model, ...]:
@@ -164,6 +196,10 @@ def models_for(plugins: PluginSet) -> tuple[Model, ...]:
             Model("member", _MEMBER),
             Model("invitation", _INVITATION),
         ]
+    if plugins.api_key:
+        from owox_idp.db.apikey_schema import apikey_models
+
+        models += apikey_models(plugins.server_version)
     return tuple(models)
 
 

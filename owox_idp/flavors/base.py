@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 if TYPE_CHECKING:
     from owox_idp.config import Settings
-    from owox_idp.db.schema import PluginSet
+    from owox_idp.db.schema import Layout, Model, PluginSet
     from owox_idp.models import User
     from owox_idp.repository import Store
 
@@ -69,7 +69,19 @@ class Flavor(ABC):
 
     @abstractmethod
     def plugins(self, *, server_version: str, organization: bool) -> PluginSet:
-        """The plugin set the server runs, hence the tables and columns idp expects."""
+        """The plugin set the server runs by default (IDP_PLUGINS declares another)."""
+
+    def models(self, plugins: PluginSet) -> tuple[Model, ...]:
+        """The tables and columns the server expects (logical names)."""
+        from owox_idp.db.schema import models_for
+
+        return models_for(plugins)
+
+    def default_layout(self) -> Layout:
+        """The physical names the server uses when nothing else is found or declared."""
+        from owox_idp.db.schema import DEFAULT_LAYOUT
+
+        return DEFAULT_LAYOUT
 
     @abstractmethod
     def link_url(self, settings: Settings, token: str, role: str | None, *, callback_url: str | None) -> str:

@@ -38,6 +38,7 @@ class BetterAuthFlavor(Flavor):
             two_factor=True,
             organization=organization,
             two_factor_v14=server_version == "1.4",
+            server_version=server_version,
         )
 
     def link_url(self, settings: Settings, token: str, role: str | None, *, callback_url: str | None) -> str:

@@ -63,8 +63,8 @@ class OwoxFlavor(Flavor):
     def plugins(self, *, server_version: str, organization: bool) -> PluginSet:
         from owox_idp.db.schema import PluginSet
 
-        del server_version, organization
-        return PluginSet(organization=True)
+        del organization  # OWOX's server always has it
+        return PluginSet(organization=True, magic_link=True, server_version=server_version)
 
     def link_url(self, settings: Settings, token: str, role: str | None, *, callback_url: str | None) -> str:
         from owox_idp.crypto.roletoken import encrypt_role
