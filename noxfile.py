@@ -16,7 +16,12 @@ nox.options.sessions = ["tests", "lint", "typecheck"]
 ROOT = Path(__file__).parent
 INTEROP = ROOT / "tests" / "interop"
 # every folder with a package-lock.json the interop tests run Node from
-INTEROP_NODE_DIRS = (INTEROP / "node", INTEROP / "node_apikey", INTEROP / "node_apikey" / "v1.6")
+INTEROP_NODE_DIRS = (
+    INTEROP / "node",
+    INTEROP / "node_apikey",
+    INTEROP / "node_apikey" / "v1.6",
+    INTEROP / "node_bcrypt",
+)
 
 
 def _npm_env() -> dict[str, str]:

@@ -23,7 +23,7 @@ from owox_idp.flavors import FLAVORS, Flavor, FlavorName, flavor_named
 __all__ = ["FLAVORS", "Secrets", "Settings", "load_settings"]
 
 SERVER_VERSIONS = ("1.4", "1.6", "1.7")
-PasswordHash = Literal["scrypt", "argon2id"]
+PasswordHash = Literal["scrypt", "argon2id", "bcrypt"]
 PASSWORD_HASHES: tuple[str, ...] = get_args(PasswordHash)
 
 # Every setting, in the order `idp info` shows them; each is also a key of the TOML config file.
@@ -524,7 +524,7 @@ def load_settings(
     password_hash = str(pick("password_hash", "IDP_PASSWORD_HASH", default="scrypt")).strip().lower()
     if password_hash not in PASSWORD_HASHES:
         raise ConfigError(
-            f"unknown password hash {password_hash!r} from {sources['password_hash']}: use scrypt or argon2id"
+            f"unknown password hash {password_hash!r} from {sources['password_hash']}: use scrypt, argon2id or bcrypt"
         )
 
     organization = rules.organization_required or _parse_bool(

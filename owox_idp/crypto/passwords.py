@@ -8,6 +8,11 @@ the NFKC-normalised password.
 `argon2id` produces a standard PHC string (`$argon2id$v=19$m=65536,t=3,p=4$...`, argon2-cffi's RFC 9106
 low-memory profile) for deployments that plug an argon2 hasher into `emailAndPassword.password`.
 Such hashers receive the password as given, so no normalisation is applied for argon2id.
+
+`bcrypt` produces `$2b$10$...` (the maintained `bcrypt` package, cost 10 as bcryptjs' and Node bcrypt's
+usual `hash(password, 10)`) for deployments whose `password.hash/verify` call bcryptjs or bcrypt; it
+also verifies the `$2a$` hashes Supabase (Go's bcrypt) and Auth0 export and PHP's `$2y$`. Those hashers
+receive the password as given and use only its first 72 UTF-8 bytes, so the same is done here.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import unicodedata
 
 from owox_idp.errors import InvalidInput
 
-SCHEMES = ("scrypt", "argon2id")
+SCHEMES = ("scrypt", "argon2id", "bcrypt")
 
 SCRYPT_N = 16384
 SCRYPT_R = 16
@@ -29,6 +34,10 @@ SCRYPT_DKLEN = 64
 SCRYPT_MAXMEM = 128 * SCRYPT_N * SCRYPT_R * 2  # 64 MiB, as Better Auth passes it
 
 _SCRYPT_RE = re.compile(r"[0-9a-f]{32}:[0-9a-f]{128}")
+# modular crypt format: $2<minor>$<2-digit cost>$<22 salt + 31 hash characters of bcrypt's base64>
+BCRYPT_RE = re.compile(r"\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}")
+BCRYPT_ROUNDS = 10
+BCRYPT_MAX_BYTES = 72  # bcrypt ignores what follows; bcryptjs and Node bcrypt truncate silently
 
 
 def _scrypt_key(password: str, salt_hex: str) -> str:
@@ -57,6 +66,10 @@ def hash_password(password: str, *, scheme: str = "scrypt") -> str:
         from argon2 import PasswordHasher
 
         return PasswordHasher().hash(password)
+    if scheme == "bcrypt":
+        import bcrypt
+
+        return bcrypt.hashpw(_bcrypt_input(password), bcrypt.gensalt(BCRYPT_ROUNDS)).decode("ascii")
     salt_hex = os.urandom(16).hex()
     return f"{salt_hex}:{_scrypt_key(password, salt_hex)}"
 
@@ -67,7 +80,15 @@ def identify_hash(stored: str) -> str | None:
         return "scrypt"
     if stored.startswith("$argon2id$"):
         return "argon2id"
+    if BCRYPT_RE.fullmatch(stored):
+        return "bcrypt"
     return None
+
+
+def _bcrypt_input(password: str) -> bytes:
+    # bcryptjs: `stringToBytes(password)` then only the first 72 bytes enter the key schedule; the
+    # Python package refuses longer input instead of truncating, so truncate as the Node hashers do
+    return password.encode("utf-8")[:BCRYPT_MAX_BYTES]
 
 
 def verify_password(password: str, stored: str) -> bool:
@@ -83,6 +104,13 @@ def verify_password(password: str, stored: str) -> bool:
         try:
             return PasswordHasher().verify(stored, password)
         except Argon2Error:
+            return False
+    if scheme == "bcrypt":
+        import bcrypt
+
+        try:
+            return bcrypt.checkpw(_bcrypt_input(password), stored.encode("ascii"))
+        except ValueError:  # a salt the library rejects
             return False
     return False
 

@@ -143,11 +143,13 @@ def _check_hash(dep: Deployment, value: str) -> str | None:
     if scheme is None:
         return (
             "password_hash is not a hash the server verifies: expected Better Auth's scrypt form "
-            "<32 hex>:<128 hex> (lower-case), or argon2id with IDP_PASSWORD_HASH=argon2id"
+            "<32 hex>:<128 hex> (lower-case), argon2id with IDP_PASSWORD_HASH=argon2id, or bcrypt with "
+            "IDP_PASSWORD_HASH=bcrypt"
         )
     if scheme != dep.settings.password_hash:
         return (
-            f"password_hash is an {scheme} hash but the server verifies {dep.settings.password_hash} "
+            f"password_hash is {'an' if scheme[0] in 'aeiou' else 'a'} {scheme} hash but the server verifies "
+            f"{dep.settings.password_hash} "
             "(IDP_PASSWORD_HASH)"
         )
     if scheme == "argon2id" and not _ARGON2ID.fullmatch(value):
