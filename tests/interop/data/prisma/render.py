@@ -3,7 +3,7 @@
 Prisma's schema engine is a native binary that is downloaded at install time, which this machine
 cannot do, so this reproduces its output for the small subset of Prisma that Better Auth's CLI emits
 (scalar String/Boolean/DateTime/Int fields, `?`, `@id`, `@default(...)`, `@updatedAt`, `@@unique`,
-`@@index`, `@@map`, relations with `onDelete`). The rendering follows Prisma's migration SQL
+`@@index` (with MySQL's `length:` prefix), `@@map`, relations with `onDelete`). The rendering follows Prisma's migration SQL
 (prisma-engines, schema-engine/connectors/sql-schema-connector/src/sql_renderer/{postgres,mysql}_renderer.rs):
 
 - native types: PostgreSQL String -> TEXT, Boolean -> BOOLEAN, DateTime -> TIMESTAMP(3) (without time
@@ -63,9 +63,9 @@ def parse(text: str, *, use_map: bool) -> tuple[str, list[PModel]]:
             if not line:
                 continue
             if line.startswith("@@unique"):
-                model.uniques.append(re.findall(r"\w+", line.split("[", 1)[1].split("]")[0]))
+                model.uniques.append(_index_columns(line))
             elif line.startswith("@@index"):
-                model.indexes.append(re.findall(r"\w+", line.split("[", 1)[1].split("]")[0]))
+                model.indexes.append(_index_columns(line))
             elif not line.startswith("@@"):
                 parts = line.split(None, 2)
                 fname, ftype = parts[0], parts[1]
@@ -85,10 +85,33 @@ def parse(text: str, *, use_map: bool) -> tuple[str, list[PModel]]:
     return provider.group(1), models
 
 
+def _index_columns(line: str) -> list[str]:
+    """`@@index([userId(length: 191)])` -> ["userId:191"] (MySQL prefix index, as the CLI writes it)."""
+    inner = line.split("[", 1)[1].rsplit("]", 1)[0]
+    out = []
+    for m in re.finditer(r"(\w+)(?:\(length:\s*(\d+)\))?", inner):
+        out.append(m.group(1) + (f":{m.group(2)}" if m.group(2) else ""))
+    return out
+
+
+def _cols(provider: str, cols: list[str]) -> str:
+    parts = []
+    for c in cols:
+        name, _, length = c.partition(":")
+        parts.append(_q(provider, name) + (f"({length})" if length else ""))
+    return ", ".join(parts)
+
+
+def _iname(cols: list[str]) -> str:
+    return "_".join(c.partition(":")[0] for c in cols)
+
+
 def _type(provider: str, f: PField) -> str:
     if provider == "postgresql":
         return {"String": "TEXT", "Boolean": "BOOLEAN", "DateTime": "TIMESTAMP(3)", "Int": "INTEGER"}[f.type]
-    return {"String": "VARCHAR(191)", "Boolean": "BOOLEAN", "DateTime": "DATETIME(3)", "Int": "INTEGER"}[f.type]
+    return {"String": "VARCHAR(191)", "Boolean": "BOOLEAN", "DateTime": "DATETIME(3)", "Int": "INTEGER"}[
+        f.type
+    ]
 
 
 def _default(provider: str, f: PField) -> str:
@@ -123,9 +146,9 @@ def render(provider: str, models: list[PModel]) -> str:
             out.append(f"-- CreateTable\nCREATE TABLE {q(m.table)} (\n{body}\n);\n")
         else:
             for cols in m.indexes:
-                lines.append(f"    INDEX `{m.table}_{'_'.join(cols)}_idx`({', '.join(q(c) for c in cols)})")
+                lines.append(f"    INDEX `{m.table}_{_iname(cols)}_idx`({_cols(provider, cols)})")
             for cols in m.uniques:
-                lines.append(f"    UNIQUE INDEX `{m.table}_{'_'.join(cols)}_key`({', '.join(q(c) for c in cols)})")
+                lines.append(f"    UNIQUE INDEX `{m.table}_{_iname(cols)}_key`({_cols(provider, cols)})")
             lines.append("    PRIMARY KEY (`id`)")
             out.append(
                 f"-- CreateTable\nCREATE TABLE {q(m.table)} (\n"
@@ -136,13 +159,13 @@ def render(provider: str, models: list[PModel]) -> str:
         for m in models:
             for cols in m.uniques:
                 out.append(
-                    f'-- CreateIndex\nCREATE UNIQUE INDEX "{m.table}_{"_".join(cols)}_key" '
-                    f'ON "{m.table}"({", ".join(q(c) for c in cols)});\n'
+                    f'-- CreateIndex\nCREATE UNIQUE INDEX "{m.table}_{_iname(cols)}_key" '
+                    f'ON "{m.table}"({_cols(provider, cols)});\n'
                 )
             for cols in m.indexes:
                 out.append(
-                    f'-- CreateIndex\nCREATE INDEX "{m.table}_{"_".join(cols)}_idx" '
-                    f'ON "{m.table}"({", ".join(q(c) for c in cols)});\n'
+                    f'-- CreateIndex\nCREATE INDEX "{m.table}_{_iname(cols)}_idx" '
+                    f'ON "{m.table}"({_cols(provider, cols)});\n'
                 )
     actions = {"Cascade": "CASCADE", "Restrict": "RESTRICT", "SetNull": "SET NULL", "NoAction": "NO ACTION"}
     for m in models:
@@ -157,7 +180,7 @@ def render(provider: str, models: list[PModel]) -> str:
 
 def main(argv: list[str]) -> None:
     use_map = "--no-map" not in argv
-    path = Path([a for a in argv if not a.startswith("--")][0])
+    path = Path(next(a for a in argv if not a.startswith("--")))
     provider, models = parse(path.read_text(), use_map=use_map)
     sys.stdout.write(render(provider, models))
 

@@ -28,7 +28,7 @@ CREATE TABLE `session` (
     `userId` VARCHAR(191) NOT NULL,
     `impersonatedBy` VARCHAR(191) NULL,
     `activeOrganizationId` VARCHAR(191) NULL,
-    INDEX `session_userId_length_191_idx`(`userId`, `length`, `191`),
+    INDEX `session_userId_idx`(`userId`(191)),
     UNIQUE INDEX `session_token_key`(`token`),
     PRIMARY KEY (`id`)
 ) DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
@@ -48,7 +48,7 @@ CREATE TABLE `account` (
     `password` VARCHAR(191) NULL,
     `createdAt` DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
     `updatedAt` DATETIME(3) NOT NULL,
-    INDEX `account_userId_length_191_idx`(`userId`, `length`, `191`),
+    INDEX `account_userId_idx`(`userId`(191)),
     PRIMARY KEY (`id`)
 ) DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 
@@ -60,7 +60,7 @@ CREATE TABLE `verification` (
     `expiresAt` DATETIME(3) NOT NULL,
     `createdAt` DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
     `updatedAt` DATETIME(3) NOT NULL,
-    INDEX `verification_identifier_length_191_idx`(`identifier`, `length`, `191`),
+    INDEX `verification_identifier_idx`(`identifier`(191)),
     PRIMARY KEY (`id`)
 ) DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 
@@ -73,8 +73,8 @@ CREATE TABLE `twoFactor` (
     `verified` BOOLEAN NULL DEFAULT true,
     `failedVerificationCount` INTEGER NULL DEFAULT 0,
     `lockedUntil` DATETIME(3) NULL,
-    INDEX `twoFactor_secret_length_191_idx`(`secret`, `length`, `191`),
-    INDEX `twoFactor_userId_length_191_idx`(`userId`, `length`, `191`),
+    INDEX `twoFactor_secret_idx`(`secret`(191)),
+    INDEX `twoFactor_userId_idx`(`userId`(191)),
     PRIMARY KEY (`id`)
 ) DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 
@@ -97,8 +97,8 @@ CREATE TABLE `member` (
     `userId` VARCHAR(191) NOT NULL,
     `role` VARCHAR(191) NOT NULL,
     `createdAt` DATETIME(3) NOT NULL,
-    INDEX `member_organizationId_length_191_idx`(`organizationId`, `length`, `191`),
-    INDEX `member_userId_length_191_idx`(`userId`, `length`, `191`),
+    INDEX `member_organizationId_idx`(`organizationId`(191)),
+    INDEX `member_userId_idx`(`userId`(191)),
     PRIMARY KEY (`id`)
 ) DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 
@@ -112,8 +112,8 @@ CREATE TABLE `invitation` (
     `expiresAt` DATETIME(3) NOT NULL,
     `createdAt` DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
     `inviterId` VARCHAR(191) NOT NULL,
-    INDEX `invitation_organizationId_length_191_idx`(`organizationId`, `length`, `191`),
-    INDEX `invitation_email_length_191_idx`(`email`, `length`, `191`),
+    INDEX `invitation_organizationId_idx`(`organizationId`(191)),
+    INDEX `invitation_email_idx`(`email`(191)),
     PRIMARY KEY (`id`)
 ) DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 
