@@ -417,14 +417,19 @@ class Admin:
 
     # ------------------------------------------------------------------ schema
     def migrate(
-        self, *, dry_run: bool = False, indexes: bool = False, confirm: Callable[[Any], bool] | None = None
+        self,
+        *,
+        dry_run: bool = False,
+        indexes: bool = False,
+        force: bool = False,
+        confirm: Callable[[Any], bool] | None = None,
     ) -> MigrateResult:
         """Create or extend the schema as Better Auth's own migration would; `dry_run` only plans."""
         from owox_idp.services import schema
 
         self._bulk("migrate")
         try:
-            return schema.migrate(self.env, dry_run=dry_run, confirm=confirm, indexes=indexes)
+            return schema.migrate(self.env, dry_run=dry_run, confirm=confirm, indexes=indexes, force=force)
         finally:
             self.env.close()
 

@@ -22,7 +22,7 @@ from owox_idp.flavors import FLAVORS, Flavor, FlavorName, flavor_named
 
 __all__ = ["FLAVORS", "Secrets", "Settings", "load_settings"]
 
-SERVER_VERSIONS = ("1.4", "1.6", "1.7")
+SERVER_VERSIONS = ("1.4", "1.5", "1.6", "1.7")
 PasswordHash = Literal["scrypt", "argon2id", "bcrypt"]
 PASSWORD_HASHES: tuple[str, ...] = get_args(PasswordHash)
 
@@ -43,8 +43,30 @@ SETTING_KEYS = (
     "totp_issuer",
     "admin_user_ids",
     "plugins",
+    "model_names",
+    "use_plural",
+    "casing",
+    "field_names",
+    "id_format",
+    "magic_link_store_token",
+    "session_storage",
+    "user_fields",
 )
-CONFIG_KEYS = frozenset(SETTING_KEYS)
+# the config file's own tables for the schema settings ([schema], [schema.models], [schema.fields.<model>],
+# [user.fields]), flattened into the setting keys above by `_flatten_config`
+_NESTED = {
+    ("schema", "models"): "model_names",
+    ("schema", "use_plural"): "use_plural",
+    ("schema", "casing"): "casing",
+    ("schema", "fields"): "field_names",
+    ("schema", "id"): "id_format",
+    ("user", "fields"): "user_fields",
+}
+CONFIG_KEYS = frozenset(SETTING_KEYS) | {"schema", "user"}
+IdFormat = Literal["text", "uuid", "serial"]
+Casing = Literal["camel", "snake"]
+TokenStorage = Literal["plain", "hashed"]
+SessionStorage = Literal["database", "both", "secondary"]
 
 _ROLE_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -68,6 +90,16 @@ class Settings:
     sources: Mapping[str, str] = field(default_factory=dict)
     admin_user_ids: tuple[str, ...] = ()
     plugins: tuple[str, ...] | None = None  # declared (IDP_PLUGINS); None: the flavor's set
+    # the schema as declared; None / empty: found in the database (owox_idp.db.discover)
+    model_names: Mapping[str, str] = field(default_factory=dict)
+    use_plural: bool | None = None
+    casing: Casing | None = None
+    field_names: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    id_format: IdFormat | None = None
+    # what the database cannot show
+    magic_link_store_token: TokenStorage = "plain"
+    session_storage: SessionStorage = "database"
+    user_fields: Mapping[str, Any] = field(default_factory=dict)  # defaults of additional user fields
 
     @property
     def rules(self) -> Flavor:
@@ -396,7 +428,7 @@ def load_settings(
     if hermetic:
         pass
     elif resolved_config.is_file():
-        config = _read_config(resolved_config)
+        config = _flatten_config(_read_config(resolved_config), resolved_config)
     elif explicit_config is not None and config_must_exist:
         raise ConfigError(f"config file {explicit_config} does not exist")
     config_source = f"config {resolved_config}"
@@ -495,11 +527,9 @@ def load_settings(
     ).strip()
     match = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.\d+)?", version_raw)
     server_version = f"{match.group(1)}.{match.group(2)}" if match else version_raw
-    if server_version == "1.5":
-        server_version = "1.6"
     if server_version not in SERVER_VERSIONS:
         raise ConfigError(
-            f"unsupported Better Auth version {version_raw!r} from {sources['server_version']}: use 1.4, 1.6 or 1.7"
+            f"unsupported Better Auth version {version_raw!r} from {sources['server_version']}: use 1.4, 1.5, 1.6 or 1.7"
         )
 
     roles: tuple[str, ...]
@@ -554,9 +584,12 @@ def load_settings(
     else:
         sources["plugins"] = f"default ({rules.name} flavor)"
 
+    schema = _schema_settings(pick, sources)
+
     return Settings(
         flavor=rules.name,
         plugins=plugins,
+        **schema,
         database_url=database_url,
         base_url=base_url,
         base_path=base_path,
@@ -573,6 +606,91 @@ def load_settings(
         secrets=secrets,
         sources=sources,
     )
+
+
+def _flatten_config(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    """[schema] and [user] tables of the config file as the flat setting keys."""
+    out = {k: v for k, v in data.items() if k not in ("schema", "user")}
+    for top in ("schema", "user"):
+        table = data.get(top)
+        if table is None:
+            continue
+        if not isinstance(table, dict):
+            raise ConfigError(f"config file {path}: [{top}] must be a table")
+        for key, value in table.items():
+            flat = _NESTED.get((top, key))
+            if flat is None:
+                raise ConfigError(f"config file {path} has an unknown key {top}.{key}")
+            out[flat] = value
+    return out
+
+
+def _name_map(value: Any, source: str, what: str) -> dict[str, str]:
+    """`user=app_users,session=app_sessions` (environment) or a TOML table."""
+    if isinstance(value, dict):
+        items = [(str(k), v) for k, v in value.items()]
+    else:
+        items = []
+        for part in str(value).split(","):
+            if not part.strip():
+                continue
+            key, sep, val = part.partition("=")
+            if not sep:
+                raise ConfigError(f"invalid {what} {part.strip()!r} from {source}: expected name=value")
+            items.append((key.strip(), val.strip()))
+    out: dict[str, str] = {}
+    for key, val in items:
+        if not isinstance(val, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", val.strip()):
+            raise ConfigError(f"invalid {what} for {key!r} from {source}: {val!r} is not a table/column name")
+        out[key] = val.strip()
+    return out
+
+
+def _choice(value: Any, source: str, what: str, choices: tuple[str, ...]) -> str:
+    text = str(value).strip().lower()
+    if text not in choices:
+        raise ConfigError(f"invalid {what} {value!r} from {source}: use {', '.join(choices)}")
+    return text
+
+
+def _schema_settings(pick: Any, sources: dict[str, str]) -> dict[str, Any]:
+    """The declared parts of the deployment (contract: "The deployment: discovered, declared, never
+    assumed")."""
+    out: dict[str, Any] = {}
+    raw = pick("model_names", "IDP_MODEL_NAMES")
+    if raw:
+        out["model_names"] = _name_map(raw, sources["model_names"], "model name")
+    raw = pick("use_plural", "IDP_USE_PLURAL")
+    if raw is not None and raw != "":
+        out["use_plural"] = _parse_bool(raw, sources["use_plural"])
+    raw = pick("casing", "IDP_CASING")
+    if raw:
+        out["casing"] = _choice(raw, sources["casing"], "casing", ("camel", "snake"))
+    raw = pick("field_names")
+    if raw:
+        if not isinstance(raw, dict):
+            raise ConfigError(f"[schema.fields] from {sources['field_names']} must be tables per model")
+        out["field_names"] = {
+            str(model): _name_map(v, sources["field_names"], f"{model} field name")
+            for model, v in raw.items()
+        }
+    raw = pick("id_format", "IDP_ID_FORMAT")
+    if raw:
+        out["id_format"] = _choice(raw, sources["id_format"], "id format", ("text", "uuid", "serial"))
+    raw = pick("magic_link_store_token", "IDP_MAGIC_LINK_STORE_TOKEN", default="plain")
+    out["magic_link_store_token"] = _choice(
+        raw, sources["magic_link_store_token"], "magic link token storage", ("plain", "hashed")
+    )
+    raw = pick("session_storage", "IDP_SESSION_STORAGE", default="database")
+    out["session_storage"] = _choice(
+        raw, sources["session_storage"], "session storage", ("database", "both", "secondary")
+    )
+    raw = pick("user_fields")
+    if raw:
+        if not isinstance(raw, dict):
+            raise ConfigError(f"[user.fields] from {sources['user_fields']} must be a table")
+        out["user_fields"] = dict(raw)
+    return out
 
 
 def write_config_value(path: Path, key: str, value: Any) -> None:

@@ -94,8 +94,38 @@ class Env:
         if self._tables is None:
             from owox_idp.repository import Tables
 
-            self._tables = Tables(self.models, self.layout)
+            dep = self.deployment
+            self._tables = Tables(
+                self.models,
+                self.layout,
+                id_format=dep.id_format,
+                dialect=dep.dialect,
+                date_storage=dep.date_storage,
+                extra_user_columns=dep.extra_user_columns,
+            )
         return self._tables
+
+    def discover(self, conn: Connection) -> Deployment:
+        """Refine the deployment with what this database shows of itself (once per run): one catalog
+        query, and one more on SQLite when integer dates need a sample to tell seconds from ms."""
+        if self.deployment.discovery is None:
+            from owox_idp.db.discover import discover, read_catalog, read_date_samples
+
+            catalog = read_catalog(conn)
+            models = self.deployment.flavor.discovery_models()
+            declared = self.deployment.declared()
+            found = discover(catalog, models, declared)
+            if any(v.startswith("int-") for v in found.date_storage.values()) and not found.empty:
+                found = discover(catalog, models, declared, samples=read_date_samples(conn, found))
+            self.deployment = self.deployment.refined(found)
+            self._tables = None
+        return self.deployment
+
+    def forget_discovery(self) -> None:
+        """After `idp migrate` changed the schema: look again on the next connection."""
+        self.deployment = Deployment.from_settings(self.settings)
+        self._tables = None
+        self._checked = False
 
     def store_on(self, conn: Connection) -> Store:
         """A store on a connection the caller manages (no schema check)."""
@@ -119,8 +149,10 @@ class Env:
             try:
                 with conn.begin():
                     if not self._checked:
+                        self.discover(conn)
                         check_schema(conn, self)
                         self._checked = True
+                        store = self.store_on(conn)  # with the tables as the database has them
                     yield store
             finally:
                 if store.users.locked:
@@ -152,13 +184,23 @@ def translate_db_error(exc: Exception) -> IdpError:
 
 
 def check_schema(conn: Connection, env: Env) -> None:
-    """Exit 7 when a table or column the deployment needs is missing."""
-    from owox_idp.db.migrate import introspect, plan_migration
+    """Exit 7 when a table or column the deployment needs is missing and `idp migrate` would add it; a
+    database that is another flavor's, another layout's or another application's says what it is."""
+    from owox_idp.db.migrate import plan_migration, state_from_catalog
 
+    dep = env.deployment
+    found = dep.discovery
+    assert found is not None
+    problem = dep.flavor.foreign_database(dep)
+    if problem is not None:
+        raise SchemaError(problem[0], hint=problem[1])
     tables = [env.layout.table(m.name) for m in env.models]
-    state = introspect(conn, tables, with_indexes=False)
     plan = plan_migration(
-        state=state, models=env.models, layout=env.layout, dialect=env.dialect, populated=None
+        state=state_from_catalog(found.catalog, tables),
+        models=env.models,
+        layout=env.layout,
+        dialect=env.dialect,
+        populated=None,
     )
     if plan.create_tables or plan.add_columns:
         missing = plan.create_tables + plan.add_columns

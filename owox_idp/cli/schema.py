@@ -29,6 +29,12 @@ def migrate_cmd(
             help="Also create idp's own indexes (idp_*) that make the newest-first listings fast.",
         ),
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Create Better Auth's tables in a database that has another application's."
+        ),
+    ] = False,
     yes: YesOpt = False,
     json_: JsonOpt = False,
 ) -> None:
@@ -44,7 +50,7 @@ def migrate_cmd(
             _confirm(out, "Apply it?", yes=False, command="migrate")
             return True
 
-        result = admin.migrate(dry_run=sql, confirm=confirm, indexes=indexes)
+        result = admin.migrate(dry_run=sql, confirm=confirm, indexes=indexes, force=force)
         for warning in result.plan.warnings:
             out.warn(warning)
         return result

@@ -67,7 +67,9 @@ APIKEY_14 = Model(
     ),
 )
 
-_MODELS: Mapping[str, Model] = MappingProxyType({"1.4": APIKEY_14, "1.6": APIKEY_16, "1.7": APIKEY_16})
+_MODELS: Mapping[str, Model] = MappingProxyType(
+    {"1.4": APIKEY_14, "1.5": APIKEY_16, "1.6": APIKEY_16, "1.7": APIKEY_16}
+)
 
 
 def apikey_models(server_version: str) -> tuple[Model, ...]:

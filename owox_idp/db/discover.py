@@ -291,6 +291,7 @@ class Discovery:
     elsewhere: tuple[str, ...]  # PG: "schema.table" outside the current schema (when it is empty)
     notes: tuple[str, ...]  # what was inferred rather than seen, and inconsistencies worth a warning
     sources: Mapping[str, Source]  # per part: tables, use_plural, casing, id_format, date_storage, plugins
+    catalog: Catalog | None = None  # what it was discovered from (the schema check reuses it)
 
     @property
     def extra_user_columns(self) -> tuple[ExtraColumn, ...]:
@@ -669,6 +670,7 @@ def discover(
         elsewhere=catalog.elsewhere,
         notes=tuple(notes),
         sources=sources,
+        catalog=catalog,
     )
 
 

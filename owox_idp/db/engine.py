@@ -63,6 +63,15 @@ def create_engine(url: str, *, create_file: bool = False) -> Engine:
         }
     engine = sqlalchemy.create_engine(url, poolclass=NullPool, connect_args=connect_args)
 
+    if dialect == "postgresql":
+
+        @event.listens_for(engine, "begin")
+        def _utc(conn: Connection) -> None:
+            # every date is a UTC instant: a `timestamp` (no time zone) column or a comparison with one
+            # must never depend on the server's or the role's TimeZone. SET LOCAL lasts one transaction,
+            # so it also holds behind a transaction-mode pooler (PgBouncer)
+            conn.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")
+
     if dialect == "sqlite":
 
         @event.listens_for(engine, "connect")

@@ -16,6 +16,8 @@ from owox_idp.db.schema import ExpectedIndex, Layout, Model, expected_indexes
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
+    from owox_idp.db.discover import Catalog
+
 # getMigrations' `map`: which database types count as the field's type (a mismatch is only a warning).
 _TYPE_MATCH = {
     "postgresql": {
@@ -95,6 +97,22 @@ def _columns_from_catalog(conn: Connection, tables: list[str]) -> DbState:
         state.tables.setdefault(str(table), {})[str(column)] = ColumnInfo(
             str(column), str(data_type).lower(), bool(nullable), bool(has_default)
         )
+    return state
+
+
+def state_from_catalog(catalog: Catalog | None, tables: list[str]) -> DbState:
+    """The named tables' columns from a catalog `db.discover.read_catalog` has read already."""
+    state = DbState()
+    if catalog is None:
+        return state
+    for name in tables:
+        table = catalog.tables.get(name)
+        if table is None:
+            continue
+        state.tables[name] = {
+            c.name: ColumnInfo(c.name, c.raw_type.lower(), c.nullable, c.default is not None or c.identity)
+            for c in table.columns
+        }
     return state
 
 

@@ -164,7 +164,7 @@ def plugin_set(names: Iterable[str], *, server_version: str) -> PluginSet:
         admin="admin" in chosen,
         two_factor="two-factor" in chosen,
         organization="organization" in chosen,
-        two_factor_v14=server_version == "1.4",
+        two_factor_v14=server_version in ("1.4", "1.5"),  # 1.6 added verified and the lock columns
         magic_link="magic-link" in chosen,
         api_key="api-key" in chosen,
         server_version=server_version,

@@ -42,14 +42,25 @@ def parse_date(value: Any) -> datetime | None:
 
 
 class BADate(TypeDecorator[datetime]):
+    """A date as the deployment stores it (`storage`, from owox_idp.db.discover): None is Better Auth's
+    own migration (SQLite ISO text, PostgreSQL timestamptz, MySQL timestamp(3)). Every value is written
+    and compared as a UTC instant: naive UTC for columns without a time zone (Prisma's and Drizzle's
+    PostgreSQL `timestamp`, MySQL), integers in the adapter's unit (Drizzle's SQLite integer dates)."""
+
     impl = DateTime
     cache_ok = True
 
+    def __init__(self, storage: str | None = None) -> None:
+        super().__init__()
+        self.storage = storage
+
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if self.storage in ("int-seconds", "int-ms"):
+            return dialect.type_descriptor(Integer())
         if dialect.name == "sqlite":
             return dialect.type_descriptor(String())
         if dialect.name == "postgresql":
-            return dialect.type_descriptor(DateTime(timezone=True))
+            return dialect.type_descriptor(DateTime(timezone=self.storage != "timestamp"))
         return dialect.type_descriptor(DateTime())
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
@@ -59,13 +70,19 @@ class BADate(TypeDecorator[datetime]):
             raise TypeError(f"expected a datetime, got {type(value).__name__}")
         value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
         value = value.replace(microsecond=value.microsecond // 1000 * 1000)
+        if self.storage == "int-ms":
+            return int(value.timestamp() * 1000)
+        if self.storage == "int-seconds":
+            return int(value.timestamp())
         if dialect.name == "sqlite":
             return iso(value)
-        if dialect.name == "mysql":
+        if dialect.name == "mysql" or self.storage == "timestamp":
             return value.replace(tzinfo=None)
         return value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if self.storage == "int-seconds" and isinstance(value, int | float) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value, UTC)
         return parse_date(value)
 
 

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 if TYPE_CHECKING:
     from owox_idp.config import Settings
+    from owox_idp.db.discover import Discovery
     from owox_idp.db.schema import Layout, Model, PluginSet
+    from owox_idp.deployment import Deployment
     from owox_idp.models import User
     from owox_idp.repository import Store
 
@@ -54,6 +56,7 @@ class Flavor(ABC):
     default_admin_roles: ClassVar[tuple[str, ...]] = ("admin",)
     organization_required: ClassVar[bool] = False
     honours_admin_user_ids: ClassVar[bool] = True  # the server's `adminUserIds` admin option
+    detects_plugins: ClassVar[bool] = True  # False: the server's plugin set is fixed (OWOX's)
 
     # --- rules
     role_storage: ClassVar[RoleStorage]
@@ -127,6 +130,62 @@ class Flavor(ABC):
     @abstractmethod
     def forget(self, store: Store, user: User) -> None:
         """Remove what the flavor keeps about a user who is being deleted."""
+
+    # ------------------------------------------------------------------ recognising a database
+    def discovery_models(self) -> tuple[Model, ...] | None:
+        """The logical models to look for in the database (None: every plugin Better Auth has)."""
+        return None
+
+    @abstractmethod
+    def looks_like(self, found: Discovery) -> bool:
+        """Whether a database with these tables plausibly belongs to this flavor's server."""
+
+    def foreign_database(self, dep: Deployment) -> tuple[str, str] | None:
+        """(message, hint) when the database is not this deployment's to administer: another flavor's,
+        another application's, or Better Auth's under names idp was not told. None when it is (maybe
+        merely behind, which `idp migrate` fixes)."""
+        from owox_idp.flavors import FLAVORS
+
+        found = dep.discovery
+        if found is None:
+            return None
+        if found.empty:
+            if found.elsewhere:
+                where = ", ".join(found.elsewhere[:4])
+                return (
+                    f"no Better Auth table in schema {found.schema!r}, but there are some elsewhere: {where}",
+                    "point idp at that schema: add ?options=-csearch_path%3D<schema> to the database URL "
+                    "(or ?schema=<schema>)",
+                )
+            ours = {dep.layout.table(m.name) for m in dep.models}
+            if found.foreign_tables and not ours & set(found.foreign_tables):  # none is ours, even half-made
+                shown = ", ".join(found.foreign_tables[:6]) + (
+                    " ..." if len(found.foreign_tables) > 6 else ""
+                )
+                return (
+                    f"this database has no Better Auth tables; it has another application's: {shown}",
+                    "check IDP_DATABASE_URL; `idp migrate` would add Better Auth's tables beside them",
+                )
+            return None
+        for unmatched in found.unmatched:
+            model = unmatched.looks_like
+            if model is not None and model not in found.tables:
+                return (
+                    f"table {unmatched.table!r} looks like Better Auth's {model} table, under a name idp "
+                    f"was not told ({unmatched.reason})",
+                    f"declare it: IDP_MODEL_NAMES={model}={unmatched.table} (and [schema.fields.{model}] "
+                    "for renamed columns)",
+                )
+        if dep.settings.plugins is None and not self.looks_like(found):
+            for other in FLAVORS.values():
+                if other is not self and other.looks_like(found):
+                    return (
+                        f"this database looks like {other.description}, not {self.description} "
+                        f"(the {self.name} flavor)",
+                        f"use --flavor {other.name} (IDP_FLAVOR={other.name}), or declare the server's "
+                        "plugins with IDP_PLUGINS if this is right",
+                    )
+        return None
 
     def organization(self, store: Store, user: User) -> str | None:
         """The organization the user belongs to, where the flavor has one."""

@@ -15,6 +15,7 @@ from owox_idp.flavors.base import BanOutcome, Flavor, UnbanOutcome
 
 if TYPE_CHECKING:
     from owox_idp.config import Settings
+    from owox_idp.db.discover import Discovery
     from owox_idp.db.schema import PluginSet
     from owox_idp.models import User
     from owox_idp.repository import Store
@@ -37,7 +38,7 @@ class BetterAuthFlavor(Flavor):
             admin=True,
             two_factor=True,
             organization=organization,
-            two_factor_v14=server_version == "1.4",
+            two_factor_v14=server_version in ("1.4", "1.5"),  # 1.6 added verified and the lock columns
             server_version=server_version,
         )
 
@@ -49,8 +50,27 @@ class BetterAuthFlavor(Flavor):
             f"&callbackURL={quote(callback, safe='-_.!~*()')}"
         )
 
+    def looks_like(self, found: Discovery) -> bool:
+        # the admin plugin's columns, or at least not OWOX's organization-only shape
+        return found.plugins.admin or "member" not in found.tables
+
+    def _require_admin_plugin(self, store: Store, what: str) -> None:
+        if not store.deployment.plugins.admin:
+            from owox_idp.errors import ConfigError
+
+            raise ConfigError(
+                f"{what} needs Better Auth's admin plugin, and this deployment does not have it (no "
+                "role/banned columns on the user table): the server would not enforce it",
+                hint="enable the admin plugin on the server, then declare it (IDP_PLUGINS=...,admin) "
+                "and run `idp migrate`",
+            )
+
     def new_user_values(self, store: Store, role: str) -> dict[str, object]:
-        values: dict[str, object] = {"role": role, "banned": False}
+        values: dict[str, object] = {}
+        if store.users.has_column("role"):
+            values["role"] = role
+        if store.users.has_column("banned"):
+            values["banned"] = False
         if store.users.has_column("twoFactorEnabled"):
             values["twoFactorEnabled"] = False
         return values
@@ -59,6 +79,7 @@ class BetterAuthFlavor(Flavor):
         del store, pairs, now  # the role is on the new user row
 
     def set_role(self, store: Store, user: User, role: str, now: datetime) -> None:
+        self._require_admin_plugin(store, "a role")
         store.users.update(user.id, {"role": role, "updatedAt": now})
 
     def set_roles(
@@ -77,6 +98,7 @@ class BetterAuthFlavor(Flavor):
         now: datetime,
         reban: bool = False,
     ) -> BanOutcome:
+        self._require_admin_plugin(store, "a ban")
         if reban:  # keep the reason and the expiry in force unless new ones are given
             new_reason = reason if reason is not None else user.ban_reason
             new_expires = expires if expires is not None else user.ban_expires

@@ -18,6 +18,7 @@ from owox_idp.flavors.base import BanOutcome, Flavor, UnbanOutcome
 
 if TYPE_CHECKING:
     from owox_idp.config import Settings
+    from owox_idp.db.discover import Discovery
     from owox_idp.db.schema import PluginSet
     from owox_idp.models import User
     from owox_idp.repository import Store
@@ -43,6 +44,7 @@ class OwoxFlavor(Flavor):
     fixed_roles = (("admin", "editor", "viewer"), ("admin",))
     organization_required = True
     honours_admin_user_ids = False
+    detects_plugins = False
 
     role_storage = "member"
     ban_storage = "owox-emulation"
@@ -81,6 +83,10 @@ class OwoxFlavor(Flavor):
         )
         return f"{origin}/auth/magic-link?" + query
 
+    def looks_like(self, found: Discovery) -> bool:
+        # OWOX's server: the organization plugin's tables, no admin plugin columns on user
+        return "member" in found.tables and not found.plugins.admin
+
     # ---------------------------------------------------------------- roles: the organization
     def ensure_organization(self, store: Store, first_user_id: str, now: datetime) -> None:
         """OWOX's organization, created as the server creates it for its first user."""
@@ -103,14 +109,14 @@ class OwoxFlavor(Flavor):
         return {}
 
     def assign_new_roles(self, store: Store, pairs: list[tuple[str, str]], now: datetime) -> None:
-        from owox_idp.crypto.random import generate_id
-
         if not pairs:
             return
         self.ensure_organization(store, pairs[0][0], now)
         store.members.insert_members(
             [
-                {"id": generate_id(), "organizationId": ORG_ID, "userId": uid, "role": role, "createdAt": now}
+                store.members.with_id(
+                    {"organizationId": ORG_ID, "userId": uid, "role": role, "createdAt": now}
+                )
                 for uid, role in pairs
             ]
         )

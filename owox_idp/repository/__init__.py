@@ -46,6 +46,8 @@ class Store:
         self.members = MembershipRepository(conn, self.t)
         # one instance where the ban storage is idp's table, so that both see it once it is created
         self.owox_bans = self.bans if isinstance(self.bans, OwoxBanTable) else OwoxBanTable(conn, self.t)
+        for part in (self.users, self.sessions, self.verifications, self.two_factor, self.members):
+            part.new_id = deployment.new_id
 
     def table_has_rows(self, table_name: str) -> bool:
         from sqlalchemy import table as sa_table

@@ -17,13 +17,25 @@ from owox_idp.repository.tables import OWOX_BAN_TABLE, Tables
 
 
 class AdminPluginBans(Part):
+    """The admin plugin's columns; a deployment without the plugin has no bans (and refuses them)."""
+
     def columns(self, u: Table) -> list[Any]:
+        if "banned" not in u.c:
+            return [
+                literal(False).label("banned"),
+                literal(None).label("banReason"),
+                literal(None).label("banExpires"),
+            ]
         return [u.c.banned, u.c.banReason, u.c.banExpires]
 
     def banned(self, u: Table) -> ColumnElement[bool]:
+        if "banned" not in u.c:
+            return false()
         return u.c.banned == True  # noqa: E712 - SQL comparison
 
     def not_banned(self, u: Table) -> ColumnElement[bool]:
+        if "banned" not in u.c:
+            return ~false()
         return or_(u.c.banned.is_(None), u.c.banned == False)  # noqa: E712 - SQL comparison
 
 

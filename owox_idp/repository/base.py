@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,10 +18,24 @@ def escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _text_id() -> str | None:
+    from owox_idp.crypto.random import generate_id
+
+    return generate_id()
+
+
 class Part:
+    # how new row ids are made: the deployment's id format (Store sets it); None means the database
+    # generates the id (serial)
+    new_id: Callable[[], str | None] = staticmethod(_text_id)
+
     def __init__(self, conn: Connection, tables: Tables) -> None:
         self.conn = conn
         self.t = tables
+
+    def with_id(self, values: dict[str, Any]) -> dict[str, Any]:
+        new = self.new_id()
+        return values if new is None else {"id": new, **values}
 
     def insert_rows(self, model: str, rows: Sequence[dict[str, Any]]) -> None:
         """Insert many rows of one table in one statement execution (executemany); every row has the

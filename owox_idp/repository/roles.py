@@ -15,8 +15,10 @@ from sqlalchemy import (
     bindparam,
     delete,
     exists,
+    false,
     func,
     insert,
+    literal,
     or_,
     select,
     text,
@@ -32,9 +34,13 @@ class ColumnRoles(Part):
     """`user.role`, several roles comma-joined without spaces (the admin plugin)."""
 
     def role_column(self, u: Table) -> Any:
+        if "role" not in u.c:  # no admin plugin: nobody has a role
+            return literal(None).label("role")
         return u.c.role.label("role")
 
     def has_role(self, u: Table, role: str) -> ColumnElement[bool]:
+        if "role" not in u.c:
+            return false()
         return or_(
             u.c.role == role,
             u.c.role.like(f"{role},%"),
@@ -43,9 +49,13 @@ class ColumnRoles(Part):
         )
 
     def has_no_role(self, u: Table) -> ColumnElement[bool]:
+        if "role" not in u.c:
+            return ~false()
         return or_(u.c.role.is_(None), u.c.role == "")
 
     def count_by_role(self, u: Table) -> Any:
+        if "role" not in u.c:
+            return select(literal(None).label("role"), func.count()).select_from(u)
         return select(u.c.role, func.count()).group_by(u.c.role)
 
 

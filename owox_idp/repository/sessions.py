@@ -32,8 +32,8 @@ class SessionRepository(Part):
     @staticmethod
     def _to_session(row: RowMapping) -> Session:
         return Session(
-            id=row["id"],
-            user_id=row["userId"],
+            id=str(row["id"]),
+            user_id=str(row["userId"]),
             email=row["email"],
             token=row["token"],
             created_at=row["createdAt"],

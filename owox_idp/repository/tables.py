@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Column, Integer, MetaData, String, Table
+from sqlalchemy import Column, Integer, MetaData, String, Table, Uuid
 
 from owox_idp.db.schema import Layout, Model
 from owox_idp.db.types import BABool, BADate
 
+if TYPE_CHECKING:
+    from owox_idp.db.discover import ExtraColumn
+
 OWOX_BAN_TABLE = "idp_owox_ban"
 
 
-def _sa_type(field_type: str) -> Any:
+def _sa_type(field_type: str, storage: str | None = None) -> Any:
     if field_type == "date":
-        return BADate()
+        return BADate(storage)
     if field_type == "boolean":
         return BABool()
     if field_type == "number":
@@ -23,18 +26,58 @@ def _sa_type(field_type: str) -> Any:
     return String()
 
 
+def _id_type(id_format: str, dialect: str) -> Any:
+    """Ids and the columns that reference them: uuid columns on PostgreSQL (generateId: "uuid"), integers
+    for database-generated ids (generateId: "serial"), text otherwise."""
+    if id_format == "uuid" and dialect == "postgresql":
+        return Uuid(as_uuid=False)
+    if id_format == "serial":
+        return Integer()
+    return String()
+
+
+def _extra_type(column: ExtraColumn) -> Any:
+    kind = column.type
+    if kind in ("integer", "bigint", "smallint", "int", "numeric", "real", "double precision"):
+        return Integer()
+    if kind == "boolean":
+        return BABool()
+    if kind in ("timestamptz", "timestamp", "datetime", "date"):
+        return BADate("timestamp" if kind == "timestamp" else None)
+    return String()
+
+
 class Tables:
     """Tables keyed by logical model name; each column's key is the logical field name, its name the
     layout's physical one, so that queries say `t["user"].c.emailVerified` whatever the layout."""
 
-    def __init__(self, models: Iterable[Model], layout: Layout) -> None:
+    def __init__(
+        self,
+        models: Iterable[Model],
+        layout: Layout,
+        *,
+        id_format: str = "text",
+        dialect: str = "",
+        date_storage: Mapping[tuple[str, str], str] | None = None,
+        extra_user_columns: Sequence[ExtraColumn] = (),
+    ) -> None:
         self.layout = layout
         self.metadata = MetaData()
         self.by_model: dict[str, Table] = {}
+        dates = date_storage or {}
+        id_type = _id_type(id_format, dialect)
         for model in models:
-            cols = [Column(layout.column(model.name, "id"), String(), primary_key=True, key="id")]
+            cols = [Column(layout.column(model.name, "id"), id_type, primary_key=True, key="id")]
             for f in model.fields:
-                cols.append(Column(layout.column(model.name, f.name), _sa_type(f.type), key=f.name))
+                kind = id_type if f.references else _sa_type(f.type, dates.get((model.name, f.name)))
+                cols.append(Column(layout.column(model.name, f.name), kind, key=f.name))
+            if model.name == "user":
+                taken = {c.name for c in cols}
+                cols += [
+                    Column(c.name, _extra_type(c), key=c.name)
+                    for c in extra_user_columns
+                    if c.name not in taken
+                ]
             self.by_model[model.name] = Table(layout.table(model.name), self.metadata, *cols)
         # idp's own: what an OWOX ban took away (see owox_idp.flavors.owox)
         self.owox_ban = Table(

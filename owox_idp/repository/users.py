@@ -84,7 +84,7 @@ class UserRepository(Part):
     @staticmethod
     def _to_user(row: RowMapping) -> User:
         return User(
-            id=row["id"],
+            id=str(row["id"]),  # serial ids are integers in the database, strings everywhere in idp
             name=row["name"],
             email=row["email"],
             email_verified=bool(row["emailVerified"]),
@@ -173,13 +173,29 @@ class UserRepository(Part):
         return [self._to_user(r) for r in self.conn.execute(stmt).mappings()]
 
     # ------------------------------------------------------------------ writing users
-    def insert(self, values: dict[str, Any]) -> None:
+    def insert(self, values: dict[str, Any]) -> str:
+        """Insert a user; returns its id (the database's, when it generates ids)."""
         from sqlalchemy.exc import IntegrityError
 
         try:
-            self.conn.execute(insert(self.t["user"]).values(**values))
+            result = self.conn.execute(insert(self.t["user"]).values(**values))
         except IntegrityError:  # another process created the same email a moment ago
             raise UserExists(str(values.get("email"))) from None
+        if "id" in values:
+            return str(values["id"])
+        key = result.inserted_primary_key
+        assert key is not None
+        return str(key[0])
+
+    def insert_many(self, rows: Sequence[dict[str, Any]]) -> list[str]:
+        """Insert users in one executemany; returns their ids in order (one insert each when the database
+        generates ids, to read them back on every dialect)."""
+        if not rows:
+            return []
+        if all("id" in r for r in rows):
+            self.insert_rows("user", rows)
+            return [str(r["id"]) for r in rows]
+        return [self.insert(r) for r in rows]
 
     def update(self, user_id: str, values: dict[str, Any]) -> None:
         u = self.t["user"]
@@ -284,22 +300,10 @@ class UserRepository(Part):
 
     def store_password(self, user_id: str, password_hash: str, now: datetime) -> None:
         """Set the user's password on their credential account, creating the account when missing."""
-        from owox_idp.crypto.random import generate_id
-
         existing = self.get_credential(user_id)
         a = self.t["account"]
         if existing is None:
-            self.conn.execute(
-                insert(a).values(
-                    id=generate_id(),
-                    accountId=user_id,
-                    providerId=CREDENTIAL,
-                    userId=user_id,
-                    password=password_hash,
-                    createdAt=now,
-                    updatedAt=now,
-                )
-            )
+            self.conn.execute(insert(a).values(**self.credential_rows([(user_id, password_hash)], now)[0]))
         else:
             self.conn.execute(
                 update(a).where(a.c.id == existing[0]).values(password=password_hash, updatedAt=now)
@@ -307,18 +311,17 @@ class UserRepository(Part):
 
     def credential_rows(self, pairs: Sequence[tuple[str, str]], now: datetime) -> list[dict[str, Any]]:
         """The account rows that give new users (user id, password hash) their password (for bulk)."""
-        from owox_idp.crypto.random import generate_id
-
         return [
-            {
-                "id": generate_id(),
-                "accountId": user_id,
-                "providerId": CREDENTIAL,
-                "userId": user_id,
-                "password": password_hash,
-                "createdAt": now,
-                "updatedAt": now,
-            }
+            self.with_id(
+                {
+                    "accountId": user_id,
+                    "providerId": CREDENTIAL,
+                    "userId": user_id,
+                    "password": password_hash,
+                    "createdAt": now,
+                    "updatedAt": now,
+                }
+            )
             for user_id, password_hash in pairs
         ]
 

@@ -342,7 +342,15 @@ class _LinkMaker:
         token = magic_link_token()
         url = self._template(role).replace(self.PLACEHOLDER, token, 1)
         expires = after(self.ttl, start=now)
-        return url, expires, links.link_rows(email, token, expires=expires, now=now)
+        rows = links.link_rows(
+            email,
+            token,
+            expires=expires,
+            now=now,
+            new_id=self.dep.new_id,
+            token_storage=self.dep.settings.magic_link_store_token,
+        )
+        return url, expires, rows
 
 
 def _prior_links(store: Store, emails: set[str]) -> dict[str, list[str]]:
@@ -385,26 +393,17 @@ def _write_batch(
     number: int,
 ) -> None:
     """Write one batch of complete users inside the caller's transaction: one executemany per table."""
-    from owox_idp.crypto.random import generate_id
     from owox_idp.services.users import new_user_row
 
     flavor = store.deployment.flavor
     created = [r for r in batch if r.result.action == "created"]
     updated = [r for r in batch if r.result.action == "updated"]
-    user_rows: list[dict[str, Any]] = []
-    for row in created:
-        row.result.user_id = generate_id()
-        user_rows.append(
-            new_user_row(
-                store,
-                user_id=row.result.user_id,
-                email=row.result.email or "",
-                name=row.name,
-                role=row.role or "",
-                now=now,
-            )
-        )
-    store.users.insert_rows("user", user_rows)
+    user_rows: list[dict[str, Any]] = [
+        new_user_row(store, email=row.result.email or "", name=row.name, role=row.role or "", now=now)
+        for row in created
+    ]
+    for row, user_id in zip(created, store.users.insert_many(user_rows), strict=True):
+        row.result.user_id = user_id
     _fault(number)
 
     flavor.assign_new_roles(store, [(r.result.user_id or "", r.role or "") for r in created], now)
@@ -475,6 +474,9 @@ def import_users(
             _plan(store, planned, options)
             new_emails = {r.result.email or "" for r in planned if r.result.action == "created"}
             prior = _prior_links(store, new_emails) if new_emails and not options.dry_run else {}
+        dep = env.deployment  # as the database showed it (layout, ids, dates, plugins)
+        if options.links:
+            dep.require_database_verifications("import --links")
         writes = [r for r in planned if r.result.action in ("created", "updated")]
         report.validated([r.result for r in planned if not r.ok], len(writes))
         if options.dry_run:

@@ -9,6 +9,7 @@ version is off; each server consumes its own row and the other one simply expire
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -36,20 +37,41 @@ def build_url(dep: Deployment, token: str, role: str | None, *, callback_url: st
     return dep.flavor.link_url(dep.settings, token, role, callback_url=callback_url)
 
 
-def link_rows(email: str, token: str, *, expires: datetime, now: datetime) -> list[dict[str, Any]]:
+def stored_token(token: str, storage: str) -> str:
+    """The token as the magic-link plugin stores it: as it is (`storeToken: "plain"`, the default), or
+    `hashed`: base64url of its SHA-256, unpadded (better-auth 1.6/1.7 magic-link `defaultKeyHasher`)."""
+    if storage == "hashed":
+        import base64
+        import hashlib
+
+        return base64.urlsafe_b64encode(hashlib.sha256(token.encode("utf-8")).digest()).rstrip(b"=").decode()
+    return token
+
+
+def link_rows(
+    email: str,
+    token: str,
+    *,
+    expires: datetime,
+    now: datetime,
+    new_id: Callable[[], str | None] = generate_id,
+    token_storage: str = "plain",
+) -> list[dict[str, Any]]:
     """The verification rows of one link: the 1.4-1.6 form and the 1.7 form, with the same value."""
     value = json.dumps({"type": "magic-link", "email": email}, separators=(",", ":"))
-    return [
-        {
-            "id": generate_id(),
+    stored = stored_token(token, token_storage)
+    rows: list[dict[str, Any]] = []
+    for identifier in (stored, PREFIX_17 + stored):
+        row: dict[str, Any] = {
             "identifier": identifier,
             "value": value,
             "expiresAt": expires,
             "createdAt": now,
             "updatedAt": now,
         }
-        for identifier in (token, PREFIX_17 + token)
-    ]
+        row_id = new_id()
+        rows.append(row if row_id is None else {"id": row_id, **row})
+    return rows
 
 
 def link_email(value: str) -> str | None:
@@ -77,13 +99,20 @@ def issue(
 ) -> MagicLink:
     """Insert the verification rows for a new link and return the URL to print."""
     token = magic_link_token()
+    dep = store.deployment
+    dep.require_database_verifications("a sign-in link")
     # fails before writing if the link cannot be built (no secret)
-    url = build_url(store.deployment, token, role, callback_url=callback_url)
+    url = build_url(dep, token, role, callback_url=callback_url)
     expires = after(ttl, start=now)
-    for row in link_rows(email, token, expires=expires, now=now):
-        store.verifications.insert(
-            id=row["id"], identifier=row["identifier"], value=row["value"], expires_at=expires, now=now
-        )
+    rows = link_rows(
+        email,
+        token,
+        expires=expires,
+        now=now,
+        new_id=store.verifications.new_id,
+        token_storage=dep.settings.magic_link_store_token,
+    )
+    store.verifications.insert_rows("verification", rows)
     return MagicLink(url=url, token=token, expires_at=expires)
 
 

@@ -33,6 +33,7 @@ def plan(env: Env) -> Plan:
 def _plan(env: Env, conn: Any, *, indexes: bool = False) -> Plan:
     from owox_idp.db.schema import idp_indexes
 
+    env.discover(conn)  # the layout found (or declared) is the one that is extended
     tables = [env.layout.table(m.name) for m in env.models]
     state = introspect(conn, tables, with_indexes=True)
     return plan_migration(
@@ -45,9 +46,13 @@ def _plan(env: Env, conn: Any, *, indexes: bool = False) -> Plan:
     )
 
 
-def migrate(env: Env, *, dry_run: bool, confirm: Any = None, indexes: bool = False) -> MigrateResult:
+def migrate(
+    env: Env, *, dry_run: bool, confirm: Any = None, indexes: bool = False, force: bool = False
+) -> MigrateResult:
     """Compute the plan and, unless `dry_run`, apply it in one transaction. `confirm(plan)` may veto.
-    `indexes` adds idp's own indexes for fast listings (`idp migrate --indexes`)."""
+    `indexes` adds idp's own indexes for fast listings (`idp migrate --indexes`). A database that is not
+    this deployment's (another flavor's, another application's, Better Auth's under undeclared names)
+    is refused, naming what was found; `force` accepts another application's tables beside ours."""
     from sqlalchemy.exc import DBAPIError
 
     from owox_idp.db.engine import dialect_of, sqlite_path
@@ -70,6 +75,14 @@ def migrate(env: Env, *, dry_run: bool, confirm: Any = None, indexes: bool = Fal
 
     with env.connection(write=True, create_file=not dry_run) as conn:
         p = _plan(env, conn, indexes=indexes)
+        dep = env.deployment
+        problem = dep.flavor.foreign_database(dep)
+        only_foreign = dep.discovery is not None and dep.discovery.empty and not dep.discovery.elsewhere
+        if problem is not None and not (force and only_foreign):
+            raise Refused(
+                problem[0] + "; nothing was changed",
+                hint=problem[1] + ("; `idp migrate --force` creates them anyway" if only_foreign else ""),
+            )
         if p.unsafe:
             raise Refused(p.unsafe[0], hint="nothing was changed")
         if dry_run or p.empty:
@@ -81,7 +94,8 @@ def migrate(env: Env, *, dry_run: bool, confirm: Any = None, indexes: bool = Fal
                 conn.exec_driver_sql(statement)
         except DBAPIError as exc:
             raise translate_db_error(exc) from None
-        return MigrateResult(p.statements, True, p)
+    env.forget_discovery()  # the next command looks at the schema as it is now
+    return MigrateResult(p.statements, True, p)
 
 
 def generate_secret(settings_path: Any | None, *, write: bool) -> tuple[str, str | None]:
@@ -160,6 +174,10 @@ def info(env: Env) -> dict[str, Any]:
         with env.connection(write=False) as conn:
             out["database"]["reachable"] = True
             p = _plan(env, conn)
+            out["deployment"] = env.deployment.description()
+            problem = env.deployment.flavor.foreign_database(env.deployment)
+            if problem is not None:
+                warnings.append(f"{problem[0]} ({problem[1]})")
             status = (
                 "missing"
                 if len(p.create_tables) == len(env.models)

@@ -103,6 +103,7 @@ def list_sessions(
     `cursor` (from `page_cursor`) continues after the last session of the previous page."""
     from owox_idp.services.users import parse_cursor
 
+    store.deployment.require_database_sessions("listing sessions")
     if limit is not None and limit < 1:
         raise InvalidInput("--limit must be at least 1")
     if offset < 0:
@@ -120,6 +121,7 @@ def list_sessions(
 
 def revoke_sessions(store: Store, *, email: str, session_id: str | None = None) -> RevokeResult:
     """Delete one session of the user (`session_id`) or all of them; returns how many went."""
+    store.deployment.require_database_sessions("revoking sessions")
     user = require_user(store, email)
     if session_id is None:
         # the user's own sessions, and those in which they act as someone else

@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from owox_idp.clock import iso
-from owox_idp.crypto.random import generate_id
 from owox_idp.crypto.symmetric import Secrets
 from owox_idp.errors import ConfigError, Conflict
 from owox_idp.models import TwoFactorRow, User
@@ -129,6 +128,13 @@ def ensure_supported(dep: Deployment) -> None:
     unavailable = dep.flavor.two_factor_unavailable
     if unavailable is not None:
         raise ConfigError(unavailable[0], hint=unavailable[1])
+    if dep.discovery is not None and not dep.plugins.two_factor:
+        raise ConfigError(
+            "this deployment has no two-factor plugin (no twoFactor table, no user.twoFactorEnabled): "
+            "the server would never ask for a code",
+            hint="enable the two-factor plugin on the server, then declare it (IDP_PLUGINS=...,two-factor) "
+            "and run `idp migrate`",
+        )
 
 
 def _is_verified(row: TwoFactorRow) -> bool:
@@ -221,7 +227,6 @@ def enable(store: Store, *, email: str, force: bool = False, now: datetime) -> E
     secret = generate_totp_secret()
     codes = generate_backup_codes()
     values: dict[str, Any] = {
-        "id": generate_id(),
         "secret": encrypt(secret, secrets),
         "backupCodes": encrypt(json.dumps(codes, separators=(",", ":")), secrets),  # JSON.stringify
         "userId": user.id,
@@ -233,7 +238,7 @@ def enable(store: Store, *, email: str, force: bool = False, now: datetime) -> E
     if store.two_factor.has_column("lockedUntil"):
         values["lockedUntil"] = None
     replaced = store.two_factor.delete_for_user(user.id)
-    store.two_factor.insert(values)
+    store.two_factor.insert(store.two_factor.with_id(values))
     devices, challenges = _forget_devices(store, user.id)
     store.users.update(user.id, {"twoFactorEnabled": True, "updatedAt": now})
     return EnrolResult(

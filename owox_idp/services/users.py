@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from owox_idp.clock import after, iso
-from owox_idp.crypto.random import generate_id
 from owox_idp.errors import InvalidInput, Refused, UserExists, UserNotFound
 from owox_idp.models import User
 from owox_idp.repository import UserFilter
@@ -249,22 +248,31 @@ def require_link_secret(store: Store) -> None:
 
 
 def new_user_row(
-    store: Store, *, user_id: str, email: str, name: str | None, role: str, now: datetime
+    store: Store,
+    *,
+    email: str,
+    name: str | None,
+    role: str,
+    now: datetime,
+    fields: dict[str, str] | None = None,
+    email_verified: bool = True,
+    created_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """The `user` row of a new user, as the server would create it, with the flavor's role columns."""
+    """The `user` row of a new user, as the server would create it: a new id in the deployment's
+    format (none when the database makes it), the flavor's role columns, the additional fields."""
     values: dict[str, Any] = {
-        "id": user_id,
         "name": (name.strip() if name and name.strip() else name_from_email(email)),
         "email": email,
         # the operator vouches for the address; an unverified user would lose its password when the
         # magic link is opened (Better Auth's revokeUnprovenAccountAccess)
-        "emailVerified": True,
+        "emailVerified": email_verified,
         "image": None,
-        "createdAt": now,
+        "createdAt": created_at or now,
         "updatedAt": now,
     }
     values.update(store.deployment.flavor.new_user_values(store, role))
-    return values
+    values.update(store.deployment.additional_user_values(fields))
+    return store.users.with_id(values)
 
 
 def add_user(
@@ -278,6 +286,7 @@ def add_user(
     if_missing: bool,
     now: datetime,
     callback_url: str | None = None,
+    fields: dict[str, str] | None = None,
 ) -> AddUserResult:
     dep = store.deployment
     email = normalize_email(email)
@@ -293,8 +302,9 @@ def add_user(
             )
         raise UserExists(email)
 
-    user_id = generate_id()
-    store.users.insert(new_user_row(store, user_id=user_id, email=email, name=name, role=role, now=now))
+    user_id = store.users.insert(
+        new_user_row(store, email=email, name=name, role=role, now=now, fields=fields)
+    )
     dep.flavor.assign_new_roles(store, [(user_id, role)], now)
     if password_hash is not None:
         store.users.store_password(user_id, password_hash, now)
@@ -403,6 +413,7 @@ def ban(
             "OWOX's server has no timed bans: ban without --expires and run `idp unban` when it should end"
         )
     _guard_last_admin(store, user, force=force, action="banning them")
+    store.deployment.require_database_sessions("a ban (which must end the user's sessions)")
     already = user.banned and (user.ban_expires is None or user.ban_expires > now)
     outcome = flavor.ban(
         store,

@@ -247,6 +247,7 @@ def test_revoke_all_sessions_of_a_user(flavored: IdpRunner, people: dict[str, An
         "email": "alice@example.com",
         "session_id": None,
         "revoked": 3,
+        "impersonation_sessions_revoked": 0,  # wave 2: sessions in which alice acts as someone else
     }
     assert session_ids(flavored) == {people["b"]["id"]}  # bob keeps his
     r = flavored("revoke-sessions", "alice@example.com", "--yes")
