@@ -47,7 +47,9 @@ def test_dotenv_still_reads_what_python_dotenv_reads(tmp_path: Path) -> None:
 @pytest.mark.parametrize("what", ["env", "config"])
 def test_non_utf8_files_are_exit_6(tmp_path: Path, what: str) -> None:
     path = tmp_path / f"f.{what}"
-    path.write_bytes(b"IDP_FLAVOR=owox\nIDP_TOTP_ISSUER=caf\xe9\n" if what == "env" else b'totp_issuer = "caf\xe9"\n')
+    path.write_bytes(
+        b"IDP_FLAVOR=owox\nIDP_TOTP_ISSUER=caf\xe9\n" if what == "env" else b'totp_issuer = "caf\xe9"\n'
+    )
     with pytest.raises(ConfigError, match="not UTF-8"):
         settings(**({"env_file": path} if what == "env" else {"config_path": path}))
 

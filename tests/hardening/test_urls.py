@@ -18,9 +18,15 @@ SECRET = "Zq8-unguessable"
         ("postgresql+psycopg://app:Zq8-unguessable@db:5432/idp", "postgresql://app:***@db:5432/idp"),
         ("mysql+pymysql://root@localhost/idp", "mysql://root@localhost/idp"),
         ("postgresql://app@db/idp?password=Zq8-unguessable", "postgresql://app@db/idp?password=***"),
-        ("postgresql://db/idp?sslmode=require&sslpassword=Zq8-unguessable", "postgresql://db/idp?sslmode=require&sslpassword=***"),
+        (
+            "postgresql://db/idp?sslmode=require&sslpassword=Zq8-unguessable",
+            "postgresql://db/idp?sslmode=require&sslpassword=***",
+        ),
         ("mysql://u@h/d?passwd=Zq8-unguessable&charset=utf8mb4", "mysql://u@h/d?passwd=***&charset=utf8mb4"),
-        ("postgresql:///idp?host=/run/postgresql&PASSWORD=Zq8-unguessable", "postgresql:///idp?host=/run/postgresql&PASSWORD=***"),
+        (
+            "postgresql:///idp?host=/run/postgresql&PASSWORD=Zq8-unguessable",
+            "postgresql:///idp?host=/run/postgresql&PASSWORD=***",
+        ),
         # unescaped / # ? @ in the password: urlsplit would take its prefix for a host or port
         ("postgresql://app:Zq8/unguessable@db/idp", "postgresql://app:***@db/idp"),
         ("postgresql://app:Zq8#unguessable@db/idp", "postgresql://app:***@db/idp"),
@@ -82,5 +88,7 @@ def test_percent_encoded_passwords_are_accepted() -> None:
 
 
 def test_info_shows_no_query_password(idp_sqlite) -> None:
-    r = idp_sqlite("info", "--json", env={"IDP_DATABASE_URL": "postgresql://app@127.0.0.1:1/idp?password=" + SECRET})
+    r = idp_sqlite(
+        "info", "--json", env={"IDP_DATABASE_URL": "postgresql://app@127.0.0.1:1/idp?password=" + SECRET}
+    )
     assert SECRET not in r.stdout + r.stderr
