@@ -219,7 +219,7 @@ def _read_config(path: Path) -> dict[str, Any]:
 def dotenv_trust_problem(path: Path) -> str | None:
     """Why the implicit ./.env must not be read, or None. Another local user who can write the working
     directory (or the file) could otherwise point idp at another database or base URL: the file must
-    be a regular file, owned by the current user, writable by no one else."""
+    be a regular file, owned by the current user, not writable by every local user."""
     import stat
 
     try:
@@ -231,7 +231,8 @@ def dotenv_trust_problem(path: Path) -> str | None:
     getuid = getattr(os, "getuid", None)
     if getuid is not None and st.st_uid != getuid():
         return f"it belongs to another user (uid {st.st_uid})"
-    if st.st_mode & 0o022:
+    # world-writable only: a group-writable file is what umask 002 (user private groups) makes
+    if st.st_mode & 0o002:
         return f"others can write it (mode {stat.S_IMODE(st.st_mode):o})"
     return None
 
