@@ -77,3 +77,13 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     session.install("-e", ".", "mypy>=1.10")
     session.run("mypy")
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """The fuzz suite (tests/fuzz) at length: IDP_FUZZ_EXAMPLES examples per test and dialect (default
+    2000; CI's run uses 25), failing examples shrunk to their simplest form."""
+    session.install("-e", ".[test]")
+    session.env["IDP_FUZZ_EXAMPLES"] = os.environ.get("IDP_FUZZ_EXAMPLES", "2000")
+    session.env["IDP_FUZZ_SHRINK"] = "1"
+    session.run("pytest", "tests/fuzz", "-p", "no:cacheprovider", "-rxX", *session.posargs)

@@ -13,18 +13,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit
 
 from owox_idp.crypto.symmetric import Secrets
 from owox_idp.db.schema import PLUGIN_NAMES
 from owox_idp.errors import ConfigError
 from owox_idp.flavors import FLAVORS, Flavor, FlavorName, flavor_named
+from owox_idp.urls import display_url as display_url
+from owox_idp.urls import redact_url as redact_url
+from owox_idp.urls import split_url
 
 __all__ = ["FLAVORS", "Secrets", "Settings", "load_settings"]
 
 SERVER_VERSIONS = ("1.4", "1.5", "1.6", "1.7")
 PasswordHash = Literal["scrypt", "argon2id", "bcrypt"]
 PASSWORD_HASHES: tuple[str, ...] = get_args(PasswordHash)
+
+# The longest magic link idp issues. Better Auth's magic-link plugin takes any `expiresIn` (default
+# 60 * 5 s, no upper bound in plugins/magic-link/index.ts); a link is a bearer credential that signing
+# out does not revoke, so idp caps it at 30 days (four times Better Auth's default 7-day session).
+MAX_LINK_TTL = 30 * 86400
+# Config and .env files are a few hundred bytes; anything this large is a mistake or an attack.
+MAX_SETTINGS_FILE = 1024 * 1024
 
 # Every setting, in the order `idp info` shows them; each is also a key of the TOML config file.
 SETTING_KEYS = (
@@ -100,6 +110,7 @@ class Settings:
     magic_link_store_token: TokenStorage = "plain"
     session_storage: SessionStorage = "database"
     user_fields: Mapping[str, Any] = field(default_factory=dict)  # defaults of additional user fields
+    env_file: Path | None = None  # the .env file that was read (explicit or the trusted ./.env), if any
 
     @property
     def rules(self) -> Flavor:
@@ -168,34 +179,87 @@ class _Layers:
         return None
 
 
-def _read_dotenv(path: Path) -> dict[str, str]:
-    from dotenv import dotenv_values
-
+def _read_settings_file(path: Path, what: str) -> bytes:
     try:
-        values = dotenv_values(path, interpolate=False)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read env file {path}: {exc}") from None
-    return {k: v for k, v in values.items() if v is not None}
+        with path.open("rb") as fh:
+            data = fh.read(MAX_SETTINGS_FILE + 1)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_SETTINGS_FILE:
+        raise ConfigError(f"{what} {path} is larger than {MAX_SETTINGS_FILE // 1024} KiB")
+    return data
+
+
+def _decode(data: bytes, path: Path, what: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{what} {path} is not UTF-8 text (line {line})") from None
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    """The file's variables, as python-dotenv reads them; a line it cannot parse is an error here
+    (dotenv_values only logs a warning and skips it, and a skipped DATABASE_URL silently means the
+    default database)."""
+    import io
+
+    from dotenv.parser import parse_stream
+
+    text = _decode(_read_settings_file(path, "env file"), path, "env file")
+    values: dict[str, str] = {}
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            raise ConfigError(
+                f"env file {path}, line {binding.original.line}: cannot parse this line",
+                hint="expected NAME=value; quote a value that has spaces or a # and close every quote",
+            )
+        if binding.key is not None and binding.value is not None:
+            values[binding.key] = binding.value  # the last one wins, as in python-dotenv
+    return values
 
 
 def _read_config(path: Path) -> dict[str, Any]:
     import tomllib
 
+    text = _decode(_read_settings_file(path, "config file"), path, "config file")
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses per nesting level: `a = [[[[...` exhausts the stack
+        raise ConfigError(f"config file {path} is not valid TOML: nested too deeply") from None
     unknown = sorted(set(data) - CONFIG_KEYS)
     if unknown:
         raise ConfigError(f"config file {path} has unknown keys: {', '.join(unknown)}")
     return data
 
 
+def dotenv_trust_problem(path: Path) -> str | None:
+    """Why the implicit ./.env must not be read, or None. Another local user who can write the working
+    directory (or the file) could otherwise point idp at another database or base URL: the file must
+    be a regular file, owned by the current user, not writable by every local user."""
+    import stat
+
+    try:
+        st = path.lstat()
+    except OSError as exc:
+        return f"cannot inspect it: {exc.strerror or exc}"
+    if not stat.S_ISREG(st.st_mode):
+        return "it is not a regular file (a symlink or a special file)"
+    getuid = getattr(os, "getuid", None)
+    if getuid is not None and st.st_uid != getuid():
+        return f"it belongs to another user (uid {st.st_uid})"
+    # world-writable only: a group-writable file is what umask 002 (user private groups) makes
+    if st.st_mode & 0o002:
+        return f"others can write it (mode {stat.S_IMODE(st.st_mode):o})"
+    return None
+
+
 def normalize_database_url(raw: str, *, source: str) -> str:
-    """Turn a user-facing URL into the SQLAlchemy URL with our driver; a bad value is a ConfigError."""
+    """Turn a user-facing URL into the SQLAlchemy URL with our driver; a bad value is a ConfigError.
+
+    No message shows any part of the URL after the scheme: it may hold a password."""
     value = raw.strip()
     scheme, sep, rest = value.partition("://")
     if not sep:
@@ -208,6 +272,8 @@ def normalize_database_url(raw: str, *, source: str) -> str:
             raise ConfigError(
                 f"invalid SQLite URL from {source}: use sqlite:///relative.db or sqlite:////absolute.db"
             )
+        if "\x00" in rest:
+            raise ConfigError(f"invalid SQLite URL from {source}: the path has a NUL character")
         return "sqlite://" + rest
     if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
         driver = "postgresql+psycopg"
@@ -215,45 +281,29 @@ def normalize_database_url(raw: str, *, source: str) -> str:
         driver = "mysql+pymysql"
     else:
         raise ConfigError(
-            f"unsupported database URL scheme {scheme!r} from {source}: use sqlite, postgresql or mysql"
+            f"unsupported database URL scheme {scheme[:40]!r} from {source}: use sqlite, postgresql or mysql"
+        )
+    invalid = f"invalid database URL from {source}"
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in rest):
+        raise ConfigError(f"{invalid}: it has spaces or control characters (percent-encode them)")
+    parts = split_url(driver + "://" + rest)
+    if parts is not None and parts.userinfo is not None and any(c in parts.userinfo for c in "/?#@"):
+        raise ConfigError(
+            f"{invalid}: the user name or password has a '/', '?', '#' or '@' that is not percent-encoded",
+            hint="write them as %2F, %3F, %23 and %40 (e.g. with urllib.parse.quote(password, safe=''))",
         )
     try:
-        parts = urlsplit(driver + "://" + rest)
-        port = parts.port
-    except ValueError as exc:
-        raise ConfigError(f"invalid database URL from {source}: {exc}") from None
-    if not parts.hostname and "host=" not in parts.query:
-        raise ConfigError(f"invalid database URL from {source}: no host")
-    if not parts.path.strip("/"):
-        raise ConfigError(f"invalid database URL from {source}: no database name")
-    del port
-    return driver + "://" + rest
-
-
-def redact_url(url: str) -> str:
-    """The URL with any password replaced by ***."""
-    try:
-        parts = urlsplit(url)
+        split = urlsplit(driver + "://" + rest)
+        split.port  # noqa: B018 - raises on a bad port
     except ValueError:
-        return "<unparseable URL>"
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{user}:***@{host}"
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-
-
-def display_url(url: str) -> str:
-    """The URL as a user wrote it (no driver suffix), password hidden."""
-    redacted = redact_url(url)
-    return redacted.replace("postgresql+psycopg://", "postgresql://", 1).replace(
-        "mysql+pymysql://", "mysql://", 1
-    )
+        raise ConfigError(
+            f"{invalid}: the host or port cannot be parsed (the port must be a number)"
+        ) from None
+    if not split.hostname and "host=" not in split.query:
+        raise ConfigError(f"{invalid}: no host")
+    if not split.path.strip("/"):
+        raise ConfigError(f"{invalid}: no database name")
+    return driver + "://" + rest
 
 
 def _owox_database(layers: _Layers) -> tuple[str, str] | None:
@@ -288,7 +338,7 @@ def _owox_database(layers: _Layers) -> tuple[str, str] | None:
             )
         port_value = 3306
         if port is not None:
-            if not port[0].strip().isdigit() or not 0 < int(port[0]) < 65536:
+            if not _is_number(port[0], 5) or not 0 < int(port[0]) < 65536:
                 raise ConfigError(f"invalid MySQL port {port[0]!r} from {port[1]}")
             port_value = int(port[0])
         auth = quote(user[0], safe="") if user else "root"
@@ -313,7 +363,7 @@ def _parse_secrets(
         versions: list[tuple[int, str]] = []
         for item in found_versions[0].split(","):
             version, sep, secret = item.strip().partition(":")
-            if not sep or not version.strip().isdigit() or not secret.strip():
+            if not sep or not _is_number(version, 9) or not secret.strip():
                 raise ConfigError(
                     f"invalid BETTER_AUTH_SECRETS from {found_versions[1]}: expected '<version>:<secret>,...'"
                 )
@@ -363,7 +413,14 @@ def _parse_bool(value: Any, source: str) -> bool:
     raise ConfigError(f"invalid boolean {value!r} from {source}")
 
 
+def _is_number(text: str, digits: int) -> bool:
+    """ASCII digits only, at most `digits` of them (str.isdigit accepts '²', which int() refuses)."""
+    return re.fullmatch(rf"[0-9]{{1,{digits}}}", text.strip()) is not None
+
+
 def _validate_base_url(value: str, source: str) -> str:
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in value):
+        raise ConfigError(f"invalid base URL from {source}: it has control characters")
     try:
         parts = urlsplit(value.strip())
         parts.port  # noqa: B018 - raises on a bad port
@@ -410,10 +467,22 @@ def load_settings(
 
     dotenv_path = env_file if env_file is not None else Path(".env")
     dotenv: dict[str, str] = {}
+    dotenv_used: Path | None = None
+    if hermetic:
+        pass
+    elif env_file is None and (dotenv_path.is_file() or dotenv_path.is_symlink()):
+        # the implicit ./.env: read only when nobody else could have put it there (docs/configuration.md)
+        problem = dotenv_trust_problem(dotenv_path)
+        if problem is not None:
+            raise ConfigError(
+                f"not reading {dotenv_path.absolute()}: {problem}",
+                hint="pass --env-file FILE to read it anyway, or run idp from a directory of your own",
+            )
     if hermetic:
         pass
     elif dotenv_path.is_file():
         dotenv = _read_dotenv(dotenv_path)
+        dotenv_used = dotenv_path
     elif env_file is not None:
         raise ConfigError(f"env file {env_file} does not exist")
     layers = _Layers(environ, dotenv, dotenv_path)
@@ -494,7 +563,7 @@ def load_settings(
             port = layers.get("PORT")
             port_value = "3000"
             if port:
-                if not port[0].strip().isdigit():
+                if not _is_number(port[0], 5):
                     raise ConfigError(f"invalid PORT {port[0]!r} from {port[1]}")
                 port_value = port[0].strip()
             raw_base = f"http://localhost:{port_value}"
@@ -516,11 +585,17 @@ def load_settings(
 
     ttl_raw = pick("magic_link_ttl", "IDP_BETTER_AUTH_MAGIC_LINK_TTL", default=rules.default_magic_link_ttl)
     ttl_text = str(ttl_raw).strip()
-    if isinstance(ttl_raw, bool) or not ttl_text.isdigit() or int(ttl_text) <= 0:
+    if isinstance(ttl_raw, bool) or not _is_number(ttl_text, 12) or int(ttl_text) <= 0:
         raise ConfigError(
-            f"invalid magic link TTL {ttl_raw!r} from {sources['magic_link_ttl']}: expected a positive number of seconds"
+            f"invalid magic link TTL {str(ttl_raw)[:40]!r} from {sources['magic_link_ttl']}: expected a positive number of seconds"
         )
     magic_link_ttl = int(ttl_text)
+    if magic_link_ttl > MAX_LINK_TTL:
+        raise ConfigError(
+            f"magic link TTL {magic_link_ttl}s from {sources['magic_link_ttl']} is longer than idp's limit "
+            f"of {MAX_LINK_TTL}s (30 days)",
+            hint="a link is a bearer credential: keep it short (OWOX's role token lasts 1 h anyway)",
+        )
 
     version_raw = str(
         pick("server_version", "IDP_BETTER_AUTH_VERSION", default=rules.default_server_version)
@@ -605,6 +680,7 @@ def load_settings(
         config_path=resolved_config,
         secrets=secrets,
         sources=sources,
+        env_file=dotenv_used,
     )
 
 
@@ -693,8 +769,10 @@ def _schema_settings(pick: Any, sources: dict[str, str]) -> dict[str, Any]:
     return out
 
 
-def write_config_value(path: Path, key: str, value: Any) -> None:
-    """Set one key in the TOML config file, atomically, with mode 0600 (directory 0700)."""
+def write_config_value(path: Path, key: str, value: Any, *, replace: bool = True) -> None:
+    """Set one key in the TOML config file, atomically, with mode 0600 (directory 0700). With
+    `replace=False` a key that is already set is refused (exit 8): `generate-secret --write` must not
+    throw away the secret a server uses. os.replace swaps a symlink itself, never its target."""
     import tempfile
     import tomllib
 
@@ -704,8 +782,15 @@ def write_config_value(path: Path, key: str, value: Any) -> None:
     if path.exists():
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise ConfigError(f"cannot update config file {path}: {exc}") from None
+    if not replace and key in data:
+        from owox_idp.errors import Refused
+
+        raise Refused(
+            f"config file {path} already has a {key}; nothing was changed",
+            hint="pass --force to replace it (a server using the old value stops accepting idp's writes)",
+        )
     data[key] = value
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -1,12 +1,20 @@
 """Rendering: JSON for scripts (stable snake_case keys, ISO-8601 UTC), text and tables for people.
 
 Results go to stdout, messages to stderr. Colour only on a terminal and never with NO_COLOR.
+
+Every value that came from a user or from the database (names, emails, user agents, ban reasons, ...)
+is shown as inert text, on a terminal and in a pipe: `inert` is the one function that makes it so, and
+`fields`, `table`, `message`, `warn` and `error` apply it themselves. Rich never interprets markup
+(`[/]`, `[bold]`) or emoji codes in what we print. JSON is exact: it escapes itself, and `to_json` also
+writes the characters a terminal could act on (C1 controls, DEL, bidi overrides) as `\\uXXXX`, which a
+JSON parser reads back as the very same string.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,6 +22,59 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from owox_idp.clock import iso
+
+# What a terminal may act on or what reorders / forges the text around it:
+# - C0 controls (U+0000-U+001F: ESC starts CSI/OSC sequences such as OSC 8 hyperlinks and OSC 52
+#   clipboard writes; BEL/ST end them; TAB, LF, CR forge columns and rows), DEL (U+007F);
+# - C1 controls (U+0080-U+009F: U+009B is CSI and U+009D is OSC on terminals that honour 8-bit C1);
+# - Unicode bidi controls (U+061C, U+200E-U+200F, U+202A-U+202E, U+2066-U+2069: "Trojan Source",
+#   CVE-2021-42574), the line and paragraph separators (U+2028, U+2029), and the zero-width and BOM
+#   characters (U+200B-U+200D, U+2060, U+FEFF) that hide text.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060\u2066-\u2069\ufeff]")
+_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    char = match.group()
+    named = _NAMED.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def inert(value: Any) -> str:
+    """`value` as text that a terminal shows and never acts on, on one line: every control or
+    invisible/bidi character is written as a visible escape (`\\x1b`, `\\t`, `\\n`, `\\u202e`).
+
+    Ordinary text (letters of any script, emoji, punctuation, backslashes) is unchanged, so the
+    escaping is for display only: scripts that need the exact value use `--json`. Rich markup is not
+    this function's business: `Output` never lets Rich parse what it prints.
+    """
+    text = value if isinstance(value, str) else str(value)
+    return _UNSAFE.sub(_escape_char, text)
+
+
+# Characters that spreadsheets take as the start of a formula or that hide one (OWASP, "CSV
+# Injection": prefix cells starting with = + - @ TAB or CR with a single quote).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: str) -> str:
+    """A CSV cell that a spreadsheet shows as text, never runs as a formula: a value starting with
+    = + - @ TAB or CR gets a leading `'` (OWASP's recommendation); the csv module does the quoting."""
+    if value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+# Only inside JSON strings can these appear (the structure is ASCII), and there `\uXXXX` is the same
+# character to a parser; C0 controls are already escaped by json.dumps itself.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060\u2066-\u2069\ufeff]")
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
 
 
 def _default(value: Any) -> Any:
@@ -25,8 +86,10 @@ def _default(value: Any) -> Any:
 def to_json(data: Any, *, pretty: bool = False) -> str:
     """Compact (one line, so that a loop can append JSON Lines) unless `pretty` (a terminal)."""
     if pretty:
-        return json.dumps(data, default=_default, indent=2, ensure_ascii=False)
-    return json.dumps(data, default=_default, ensure_ascii=False, separators=(", ", ": "))
+        text = json.dumps(data, default=_default, indent=2, ensure_ascii=False)
+    else:
+        text = json.dumps(data, default=_default, ensure_ascii=False, separators=(", ", ": "))
+    return _JSON_UNSAFE.sub(_json_escape, text)
 
 
 @dataclass
@@ -54,18 +117,20 @@ class Output:
         self.stdout.write(to_json(data, pretty=self.stdout_tty) + "\n")
 
     def result(self, text: str) -> None:
+        """A line of our own making on stdout (a link, a QR code: may carry our ANSI colours). A value
+        from a user inside it must go through `inert` first."""
         self.stdout.write(text + "\n")
 
     def message(self, text: str) -> None:
-        self.stderr.write(text + "\n")
+        self.stderr.write(inert(text) + "\n")
 
     def warn(self, text: str) -> None:
-        self.stderr.write(f"Warning: {text}\n")
+        self.stderr.write(f"Warning: {inert(text)}\n")
 
     def error(self, text: str, hint: str | None = None) -> None:
-        self.stderr.write(f"Error: {text}\n")
+        self.stderr.write(f"Error: {inert(text)}\n")
         if hint:
-            self.stderr.write(f"Hint: {hint}\n")
+            self.stderr.write(f"Hint: {inert(hint)}\n")
 
     def fields(self, pairs: Sequence[tuple[str, Any]]) -> None:
         width = max((len(k) for k, _ in pairs), default=0)
@@ -73,13 +138,14 @@ class Output:
             shown = iso(value) if isinstance(value, datetime) else ("" if value is None else value)
             if isinstance(shown, bool):
                 shown = "yes" if shown else "no"
-            self.stdout.write(f"{key + ':':<{width + 1}} {shown}\n")
+            self.stdout.write(f"{inert(key) + ':':<{width + 1}} {inert(shown)}\n")
 
     def table(
         self, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, no_wrap: Sequence[str] = ()
     ) -> None:
         """A Rich table on a terminal; tab-separated lines (with a header) otherwise. Columns named in
-        `no_wrap` (ids a user copies into another command) are never wrapped or cut."""
+        `no_wrap` (ids a user copies into another command) are never wrapped or cut. Every cell is
+        `inert`, so a tab or newline in a value can never forge a column or a row."""
 
         def cell(v: Any) -> str:
             if isinstance(v, datetime):
@@ -87,20 +153,24 @@ class Output:
                 return full[:16].replace("T", " ") if self.stdout_tty else full
             if isinstance(v, bool):
                 return "yes" if v else "no"
-            return "" if v is None else str(v)
+            return "" if v is None else inert(v)
 
         if self.stdout_tty:
             from rich.console import Console
             from rich.table import Table
+            from rich.text import Text
 
             table = Table(header_style="bold" if self.color else None, box=None, pad_edge=False)
             for name in columns:
                 keep = name in no_wrap
-                table.add_column(name, no_wrap=keep, overflow="ignore" if keep else "ellipsis")
+                table.add_column(Text(inert(name)), no_wrap=keep, overflow="ignore" if keep else "ellipsis")
             for row in rows:
-                table.add_row(*(cell(v) for v in row))
-            Console(file=self.stdout, no_color=not self.color, highlight=False).print(table)
+                # Text objects are never parsed for markup: `[/]` or `[bold]` in a name stays as typed
+                table.add_row(*(Text(cell(v)) for v in row))
+            Console(
+                file=self.stdout, no_color=not self.color, highlight=False, markup=False, emoji=False
+            ).print(table)
             return
-        self.stdout.write("\t".join(columns) + "\n")
+        self.stdout.write("\t".join(inert(c) for c in columns) + "\n")
         for row in rows:
             self.stdout.write("\t".join(cell(v) for v in row) + "\n")
