@@ -97,16 +97,20 @@ def connect(engine: Engine, *, write: bool) -> Connection:
     try:
         conn = engine.connect()
     except DBAPIError as exc:
-        raise DatabaseUnreachable(f"cannot connect to {shown_url(engine)}: {short_reason(exc)}") from None
+        from owox_idp.urls import scrub
+
+        url = engine.url.render_as_string(hide_password=False)
+        raise DatabaseUnreachable(
+            f"cannot connect to {shown_url(engine)}: {scrub(short_reason(exc), url)}"
+        ) from None
     return conn.execution_options(idp_write=write)
 
 
 def shown_url(engine: Engine) -> str:
-    """The engine's URL as a user wrote it: password hidden, no driver suffix."""
-    text = engine.url.render_as_string(hide_password=True)
-    return text.replace("postgresql+psycopg://", "postgresql://", 1).replace(
-        "mysql+pymysql://", "mysql://", 1
-    )
+    """The engine's URL as a user wrote it: passwords hidden (also in the query), no driver suffix."""
+    from owox_idp.urls import display_url
+
+    return display_url(engine.url.render_as_string(hide_password=False))
 
 
 def short_reason(exc: BaseException) -> str:

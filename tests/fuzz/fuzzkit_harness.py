@@ -30,7 +30,10 @@ class Harness:
 
     def _seed(self) -> None:
         idp = self.idp
-        for flavor in ("better-auth", "owox"):  # the union of both flavors' schemas
+        # the union of both flavors' schemas, declared as such: without it each flavor would (rightly)
+        # call the other's tables a foreign database
+        idp.env["IDP_PLUGINS"] = "admin,two-factor,organization,magic-link"
+        for flavor in ("better-auth", "owox"):
             r = idp("migrate", "--yes", env={"IDP_FLAVOR": flavor})
             assert r.exit_code == 0, r.stderr
         for args in (

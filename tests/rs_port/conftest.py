@@ -8,9 +8,14 @@ user to (`psql -f`), after checking that they are still the verbatim files of th
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+# the simulation (port.py) is imported by name from this directory; this package's conftest is
+# `rs_port.conftest`, so that it never shadows tests/conftest.py
+sys.path.insert(0, str(Path(__file__).parent))
 
 import psycopg
 import pytest
