@@ -462,6 +462,26 @@ def test_owox_role_token_is_a_bearer_grant(owox_full: Stack) -> None:
         stack.idp("unban", ops["email"])
 
 
+def test_owox_delete_user_leaves_no_invitation(owox_full: Stack) -> None:
+    """After `delete-user` the email is free: whoever signs it up (sign-up is public, no verification)
+    must not find an invitation addressed to it."""
+    stack = owox_full
+    keeper = stack.add_user("keeper", role="admin", password=PASSWORD)
+    gone = stack.add_user("gone", role="admin", password=OPS_PASSWORD)
+    invitation = _invite(stack, gone["email"], keeper["user_id"])
+    data = stack.idp_json("delete-user", gone["email"], "--yes", "--force")
+    assert data["deleted"] is True
+
+    b = stack.browser()
+    r = b.post("/sign-up/email", {"email": gone["email"], "password": PASSWORD, "name": "Someone"})
+    assert r.status == 200, r  # the email is anyone's now
+    r = b.post("/organization/accept-invitation", {"invitationId": invitation})
+    assert r.status == 400 and r.json()["code"] == "INVITATION_NOT_FOUND", (
+        f"a stranger accepted the deleted user's invitation: {r}"
+    )
+    assert stack.server_role(b) is None
+
+
 @pytest.mark.parametrize("dialect", selected_dialects())
 def test_owox_ban_guard_holds_a_racing_session(dialect: str, tmp_path: Path) -> None:
     """A session insert that starts while a ban is being written waits for it and is refused, provided
