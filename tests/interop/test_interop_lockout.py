@@ -33,6 +33,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -224,7 +225,7 @@ def _invite(stack: Stack, email: str, inviter_id: str, role: str = "admin") -> s
     """A pending invitation as the organization plugin stores it. OWOX's roles have no `invitation`
     permission, so the plugin's own invite-member answers 403 YOU_ARE_NOT_ALLOWED_TO_INVITE_USERS_TO_THIS_
     ORGANIZATION even for an OWOX admin; rows come from elsewhere (an older setup, another tool)."""
-    invitation_id = "inv" + unique_email("x")[2:14].replace("-", "")
+    invitation_id = "inv" + uuid.uuid4().hex[:29]
     now = datetime.now(UTC)
     table = sqlalchemy.table(
         "invitation",
