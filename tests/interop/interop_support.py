@@ -141,6 +141,7 @@ class AuthServer:
     proc: subprocess.Popen[bytes] | None = None
     stderr_path: Path = field(default_factory=Path)
     stdout_path: Path = field(default_factory=Path)
+    extra_env: dict[str, str] = field(default_factory=dict)  # more IDP_INTEROP_* options (auth.mjs)
 
     @property
     def base_url(self) -> str:
@@ -153,7 +154,11 @@ class AuthServer:
             name = f"server-{self.profile}-{self.db.dialect}-{self.port}"
             self.stderr_path = self.log_dir / f"{name}.stderr"
             self.stdout_path = self.log_dir / f"{name}.stdout"
-            env = node_env(self.profile, self.db, self.base_url) | {"IDP_INTEROP_PORT": str(self.port)}
+            env = (
+                node_env(self.profile, self.db, self.base_url)
+                | self.extra_env
+                | {"IDP_INTEROP_PORT": str(self.port)}
+            )
             with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
                 self.proc = subprocess.Popen(
                     ["node", "server.mjs"],

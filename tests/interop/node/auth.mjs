@@ -13,6 +13,7 @@
 //   IDP_INTEROP_BASE_URL  the server's base URL (http://127.0.0.1:<port>)
 //   IDP_INTEROP_SECRET    the server's secret (or IDP_INTEROP_SECRETS for the versioned form)
 //   IDP_INTEROP_ORGANIZATION=1  adds the organization plugin to the better-auth profile
+//   IDP_INTEROP_OAUTH=1   adds a generic OAuth provider "interop" (owox_extras.mjs) to either profile
 
 export const captured = { magicLinks: [], resetLinks: [] };
 
@@ -28,6 +29,7 @@ export function settings() {
     secret: process.env.IDP_INTEROP_SECRET || "interop-secret-0123456789abcdef0123456789abcdef",
     secrets: process.env.IDP_INTEROP_SECRETS,
     organization: process.env.IDP_INTEROP_ORGANIZATION === "1",
+    oauth: process.env.IDP_INTEROP_OAUTH === "1",
     magicLinkTtl: Number(process.env.IDP_INTEROP_MAGIC_LINK_TTL || (profile === "owox" ? 3600 : 300)),
   };
 }
@@ -136,6 +138,7 @@ export async function createAuth(s = settings()) {
       plugins: adminPlugins,
     };
   }
+  if (s.oauth) options.plugins.push((await import("./owox_extras.mjs")).oauthPlugin(plugins));
   const auth = betterAuth(options);
   return { auth, options, close, pkg };
 }

@@ -7,6 +7,9 @@
 // One test-only route outside the auth base path: GET /__interop/captured answers what the server
 // would have e-mailed (magic links and reset links it issued itself), as JSON.
 //
+// With IDP_INTEROP_OWOX_ROUTES=1 it also answers OWOX's GET /auth/magic-link-success/:role
+// (owox_extras.mjs).
+//
 // Prints one line `listening <baseURL>` on stdout once it accepts connections; errors go to stderr.
 // SIGTERM / SIGINT close the server and the database pool, then exit 0.
 import http from "node:http";
@@ -20,9 +23,13 @@ if (!Number.isInteger(port) || port <= 0) {
   process.exit(2);
 }
 
-const { auth, close, pkg } = await createAuth(s);
+const { auth, options, close, pkg } = await createAuth(s);
 const { toNodeHandler } = await import(`${pkg}/node`);
 const handler = toNodeHandler(auth);
+const extraRoutes =
+  process.env.IDP_INTEROP_OWOX_ROUTES === "1"
+    ? (await import("./owox_extras.mjs")).owoxRoutes({ auth, options, settings: s })
+    : null;
 
 const server = http.createServer((req, res) => {
   if (req.url === "/__interop/captured") {
@@ -30,7 +37,8 @@ const server = http.createServer((req, res) => {
     res.end(JSON.stringify(captured));
     return;
   }
-  handler(req, res).catch((error) => {
+  const handled = extraRoutes ? extraRoutes(req, res) : Promise.resolve(false);
+  handled.then((done) => (done ? undefined : handler(req, res))).catch((error) => {
     process.stderr.write(`server.mjs: ${req.method} ${req.url}: ${error?.stack || error}\n`);
     if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
     res.end("internal error");
