@@ -8,10 +8,10 @@ Roles are the admin plugin's `user.role` (several comma-joined); a ban is its `b
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import quote
 
-from owox_idp.flavors.base import BanOutcome, Flavor, UnbanOutcome
+from owox_idp.flavors.base import BanOutcome, Flavor, FlavorName, UnbanOutcome
 
 if TYPE_CHECKING:
     from owox_idp.config import Settings
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 class BetterAuthFlavor(Flavor):
-    name = "better-auth"
+    name: ClassVar[FlavorName] = "better-auth"
     description = "a Better Auth server with the admin plugin"
 
     default_magic_link_ttl = 300  # Better Auth's magicLink expiresIn default

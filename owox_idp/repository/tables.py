@@ -20,6 +20,11 @@ def _sa_type(field_type: str) -> Any:
         return BABool()
     if field_type == "number":
         return Integer()
+    if field_type == "json":  # values are dicts; jsonb on PostgreSQL (the Rust port's users.metadata)
+        from sqlalchemy import JSON
+        from sqlalchemy.dialects.postgresql import JSONB
+
+        return JSON().with_variant(JSONB(), "postgresql")
     return String()
 
 

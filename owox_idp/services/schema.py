@@ -10,7 +10,7 @@ from owox_idp import __version__
 from owox_idp.clock import now
 from owox_idp.config import SETTING_KEYS, Settings, display_url, write_config_value
 from owox_idp.context import Env, translate_db_error
-from owox_idp.db.migrate import Plan, introspect, plan_migration
+from owox_idp.db.migrate import Plan, plan_migration
 from owox_idp.errors import IdpError, Refused
 
 
@@ -33,10 +33,8 @@ def plan(env: Env) -> Plan:
 def _plan(env: Env, conn: Any, *, indexes: bool = False) -> Plan:
     from owox_idp.db.schema import idp_indexes
 
-    tables = [env.layout.table(m.name) for m in env.models]
-    state = introspect(conn, tables, with_indexes=True)
-    return plan_migration(
-        state=state,
+    return env.deployment.flavor.migration_plan(
+        conn,
         models=env.models,
         layout=env.layout,
         dialect=env.dialect,
@@ -53,6 +51,7 @@ def migrate(env: Env, *, dry_run: bool, confirm: Any = None, indexes: bool = Fal
     from owox_idp.db.engine import dialect_of, sqlite_path
 
     url = env.settings.database_url
+    env.check_dialect()
     if dry_run and dialect_of(url) == "sqlite" and not sqlite_path(url).exists():
         # nothing exists yet: the plan is the full schema, computed without creating the file
         from owox_idp.db.migrate import DbState
@@ -130,7 +129,8 @@ def info(env: Env) -> dict[str, Any]:
         "counts": None,
         "warnings": warnings,
     }
-    if s.secrets is None:
+    flavor = env.deployment.flavor
+    if s.secrets is None and flavor.uses_secret:
         warnings.append("no secret configured: magic links (owox) and two-factor cannot be issued")
     elif len(s.secrets.current) < 32:
         warnings.append("the secret is shorter than 32 characters (Better Auth warns about it too)")
@@ -140,7 +140,7 @@ def info(env: Env) -> dict[str, Any]:
             f"magic link lifetime {s.magic_link_ttl}s exceeds OWOX's role token lifetime ({limit}s):"
             " a link opened after an hour signs the user in without a role"
         )
-    if s.base_url.startswith("http://localhost"):
+    if s.base_url.startswith("http://localhost") and flavor.issues_links:
         warnings.append(f"base URL is {s.base_url}: links will only open on the server's own machine")
     if s.config_path.exists():
         mode = s.config_path.stat().st_mode & 0o777
@@ -162,7 +162,7 @@ def info(env: Env) -> dict[str, Any]:
             p = _plan(env, conn)
             status = (
                 "missing"
-                if len(p.create_tables) == len(env.models)
+                if {env.layout.table(m.name) for m in env.models} <= set(p.create_tables)
                 else ("behind" if p.schema_behind else ("indexes-missing" if p.statements else "up-to-date"))
             )
             out["schema"] = {
@@ -172,7 +172,7 @@ def info(env: Env) -> dict[str, Any]:
                 "pending_statements": len(p.statements),
                 "warnings": p.warnings,
             }
-            warnings += p.warnings
+            warnings += p.unsafe + p.warnings
             if p.schema_behind:
                 warnings.append("the schema is missing or out of date: run `idp migrate`")
             else:
@@ -184,6 +184,7 @@ def info(env: Env) -> dict[str, Any]:
                         "secondary storage (e.g. Redis), which idp cannot list or revoke "
                         "(see docs/sessions-and-revocation.md)"
                     )
+                warnings += env.deployment.flavor.warnings(env.store_on(conn))
                 if out["counts"]["admins"] == 0:
                     warnings.append("there is no active admin: create one with `idp bootstrap-admin EMAIL`")
                 if env.deployment.flavor.warn_users_without_role and out["counts"]["users_without_role"]:

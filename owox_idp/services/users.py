@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from owox_idp.clock import after, iso
-from owox_idp.crypto.random import generate_id
 from owox_idp.errors import InvalidInput, Refused, UserExists, UserNotFound
 from owox_idp.models import User
 from owox_idp.repository import UserFilter
@@ -200,10 +199,11 @@ def require_user(store: Store, email: str) -> User:
 
 
 def _hash(store: Store, password: str) -> str:
-    from owox_idp.crypto.passwords import hash_password, validate_password_length
+    from owox_idp.crypto.passwords import validate_password_length
 
     validate_password_length(password)
-    return hash_password(password, scheme=store.deployment.settings.password_hash)
+    dep = store.deployment
+    return dep.flavor.password_hasher(dep.settings)(password)
 
 
 def _guard_last_admin(store: Store, user: User, *, force: bool, action: str, role_only: bool = False) -> None:
@@ -293,12 +293,15 @@ def add_user(
             )
         raise UserExists(email)
 
-    user_id = generate_id()
+    user_id = dep.flavor.new_id()
     store.users.insert(new_user_row(store, user_id=user_id, email=email, name=name, role=role, now=now))
     dep.flavor.assign_new_roles(store, [(user_id, role)], now)
     if password_hash is not None:
         store.users.store_password(user_id, password_hash, now)
     revoked = links.revoke_links(store, email)
+    if password_hash is not None and not dep.flavor.issues_links:
+        return AddUserResult(user_id, email, role, True, None, None, True, revoked)
+    # without a password on a server that has no links, the flavor refuses here (nothing is committed)
     link = links.issue(store, email=email, role=role, ttl=ttl, now=now, callback_url=callback_url)
     return AddUserResult(
         user_id, email, role, True, link.url, link.expires_at, password_hash is not None, revoked
