@@ -130,8 +130,9 @@ def info(env: Env) -> dict[str, Any]:
         "warnings": warnings,
     }
     flavor = env.deployment.flavor
-    if s.secrets is None and flavor.uses_secret:
-        warnings.append("no secret configured: magic links (owox) and two-factor cannot be issued")
+    if s.secrets is None:
+        if flavor.uses_secret:
+            warnings.append("no secret configured: magic links (owox) and two-factor cannot be issued")
     elif len(s.secrets.current) < 32:
         warnings.append("the secret is shorter than 32 characters (Better Auth warns about it too)")
     limit = env.deployment.flavor.link_lifetime_limit
