@@ -351,7 +351,6 @@ class Admin:
         from owox_idp.services import twofactor
 
         twofactor.ensure_supported(self.deployment)  # before touching the database
-        self.settings.require_secrets()
         return self._write(lambda store: twofactor.enable(store, email=email, force=force, now=_now(now)))
 
     def two_factor_disable(self, email: str, *, now: datetime | None = None) -> DisableResult:

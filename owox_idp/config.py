@@ -626,7 +626,11 @@ def load_settings(
     primary = pick("primary_admin_email", "IDP_BETTER_AUTH_PRIMARY_ADMIN_EMAIL")
     primary_admin_email = str(primary).strip() if primary else None
 
-    password_hash = str(pick("password_hash", "IDP_PASSWORD_HASH", default="scrypt")).strip().lower()
+    if rules.fixed_password_hash is not None:  # the server verifies one format only (the Rust port)
+        password_hash = rules.fixed_password_hash
+        sources["password_hash"] = f"{rules.name} flavor"
+    else:
+        password_hash = str(pick("password_hash", "IDP_PASSWORD_HASH", default="scrypt")).strip().lower()
     if password_hash not in PASSWORD_HASHES:
         raise ConfigError(
             f"unknown password hash {password_hash!r} from {sources['password_hash']}: use scrypt, argon2id or bcrypt"
@@ -637,7 +641,7 @@ def load_settings(
     )
     if rules.organization_required:
         sources["organization"] = f"{rules.name} flavor"
-    totp_issuer = str(pick("totp_issuer", "IDP_TOTP_ISSUER", default="Better Auth"))
+    totp_issuer = str(pick("totp_issuer", "IDP_TOTP_ISSUER", default=rules.default_totp_issuer))
     raw_ids = pick("admin_user_ids", "IDP_ADMIN_USER_IDS", default="")
     admin_user_ids: tuple[str, ...] = ()
     if rules.honours_admin_user_ids and raw_ids:

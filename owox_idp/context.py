@@ -51,8 +51,21 @@ class Env:
     def dialect(self) -> str:
         return self.deployment.dialect
 
+    def check_dialect(self) -> None:
+        """Exit 6 when the flavor's server cannot run on this database (the Rust port: PostgreSQL only)."""
+        from owox_idp.errors import ConfigError
+
+        supported = self.deployment.flavor.supported_dialects
+        if supported is not None and self.dialect not in supported:
+            raise ConfigError(
+                f"the {self.deployment.name} flavor runs on {' or '.join(supported)} only, "
+                f"and the database is {self.dialect}",
+                hint="point IDP_DATABASE_URL at the server's own database",
+            )
+
     def engine(self, *, create_file: bool = False) -> Engine:
         if self._engine is None:
+            self.check_dialect()
             from owox_idp.db.engine import create_engine
 
             self._engine = create_engine(self.settings.database_url, create_file=create_file)

@@ -86,7 +86,7 @@ class Deployment:
         (unless declared, and unless the flavor fixes them) and additional user columns."""
         sources = dict(self.sources)
         plugins = self.plugins
-        if discovery.empty:
+        if discovery.empty or not self.flavor.discovers_layout:
             # nothing to detect: what is declared, or the flavor's defaults, is what migrate creates
             layout = (
                 discovery.layout if self.settings.model_names or self.settings.use_plural else self.layout
@@ -138,9 +138,7 @@ class Deployment:
             import uuid
 
             return str(uuid.uuid4())  # Better Auth's generateId: "uuid" is crypto.randomUUID()
-        from owox_idp.crypto.random import generate_id
-
-        return generate_id()
+        return self.flavor.new_id()  # the server's own text ids
 
     def with_id(self, values: dict[str, Any]) -> dict[str, Any]:
         """`values` with a new `id` first, unless the database generates it."""

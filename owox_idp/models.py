@@ -58,6 +58,7 @@ class Session:
     ip_address: str | None
     user_agent: str | None
     impersonated_by: str | None
+    active: bool = True  # the Rust port's sessions.active (its lookups require true); True elsewhere
 
 
 @dataclass(frozen=True)

@@ -251,9 +251,14 @@ def import_cmd(
             out.message(f"Wrote {links_file.count} sign-in link(s) to {links} (mode 0600).")
             _warn_ttl(out, admin, lifetime)
         if summary.without_access and not dry_run:
+            way = (
+                "with `idp reset-password EMAIL`, or import with --links FILE."
+                if admin.deployment.flavor.issues_links
+                else "with `idp reset-password EMAIL --password-stdin` (this server has no sign-in links)."
+            )
             out.message(
                 f"{summary.without_access} new user(s) have neither a password nor a link: give each one "
-                "with `idp reset-password EMAIL`, or import with --links FILE."
+                + way
             )
         if summary.failed:
             from owox_idp.errors import InvalidInput

@@ -89,8 +89,10 @@ def add_user_cmd(
             f"Created {result.email} with role {result.role}"
             + (" and a password." if result.has_password else ".")
         )
+        if result.magic_link is None:  # a server without magic links: the password is the way in
+            return
         out.message(f"One-time sign-in link (expires {_iso(result.expires_at)}):")
-        out.result(result.magic_link or "")
+        out.result(result.magic_link)
 
     command(ctx, call, render, json_=json_)
 
@@ -226,8 +228,10 @@ def ban_cmd(
         if result.already_banned or not result.changed:
             what = "updated the ban" if result.changed else "nothing changed"
             out.message(f"{result.email} was already banned{until}; {what}; {revoked}.")
-            return
-        out.message(f"Banned {result.email}{until}; {revoked}.")
+        else:
+            out.message(f"Banned {result.email}{until}; {revoked}.")
+        for note in admin.deployment.flavor.ban_notes:
+            out.message(f"Note: {note}.")
 
     command(ctx, call, render, json_=json_)
 

@@ -28,6 +28,8 @@ def column_type(dialect: Dialect, f: Field) -> str:
         return {"sqlite": "integer", "postgresql": "boolean", "mysql": "boolean"}[dialect]
     if f.type == "number":
         return "integer"
+    if f.type == "json":  # the Rust port's metadata (its own migrations create it; see db/schema_rs.py)
+        return {"sqlite": "text", "postgresql": "jsonb", "mysql": "json"}[dialect]
     return {"sqlite": "date", "postgresql": "timestamptz", "mysql": "timestamp(3)"}[dialect]
 
 

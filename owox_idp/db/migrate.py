@@ -31,18 +31,21 @@ _TYPE_MATCH = {
             "timestamp with time zone",
             "timestamp without time zone",
         ),
+        "json": ("jsonb", "json"),
     },
     "mysql": {
         "string": ("varchar", "text", "uuid", "mediumtext", "longtext", "char"),
         "number": ("integer", "int", "bigint", "smallint", "decimal", "float", "double"),
         "boolean": ("boolean", "tinyint", "bool"),
         "date": ("timestamp", "datetime", "date"),
+        "json": ("json", "longtext"),
     },
     "sqlite": {
         "string": ("text",),
         "number": ("integer", "real", "bigint"),
         "boolean": ("integer", "boolean"),
         "date": ("date", "integer", "datetime", "text"),
+        "json": ("text", "json"),
     },
 }
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-FieldType = Literal["string", "boolean", "date", "number"]
+FieldType = Literal["string", "boolean", "date", "number", "json"]  # json: the Rust port's jsonb (schema_rs)
 
 
 @dataclass(frozen=True)

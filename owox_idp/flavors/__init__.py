@@ -6,15 +6,16 @@ from __future__ import annotations
 from owox_idp.errors import ConfigError
 from owox_idp.flavors.base import BanOutcome, Flavor, FlavorName, UnbanOutcome
 from owox_idp.flavors.better_auth import FLAVOR as _BETTER_AUTH
+from owox_idp.flavors.better_auth_rs import FLAVOR as _BETTER_AUTH_RS
 from owox_idp.flavors.owox import FLAVOR as _OWOX
 
 __all__ = ["FLAVORS", "BanOutcome", "Flavor", "FlavorName", "UnbanOutcome", "flavor_named"]
 
-FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (_OWOX, _BETTER_AUTH)}
+FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (_OWOX, _BETTER_AUTH, _BETTER_AUTH_RS)}
 
 
 def flavor_named(name: str, *, source: str = "settings") -> Flavor:
     try:
         return FLAVORS[name]
     except KeyError:
-        raise ConfigError(f"unknown flavor {name!r} from {source}: use {' or '.join(FLAVORS)}") from None
+        raise ConfigError(f"unknown flavor {name!r} from {source}: use {', '.join(FLAVORS)}") from None

@@ -10,19 +10,23 @@ module here and a line in `owox_idp.flavors.FLAVORS`, not new `if`s in the comma
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
     from owox_idp.config import Settings
     from owox_idp.db.discover import Discovery
-    from owox_idp.db.schema import Layout, Model, PluginSet
+    from owox_idp.db.migrate import Plan
+    from owox_idp.db.schema import ExpectedIndex, Layout, Model, PluginSet
     from owox_idp.deployment import Deployment
     from owox_idp.models import User
     from owox_idp.repository import Store
 
-FlavorName = Literal["owox", "better-auth"]
+FlavorName = Literal["owox", "better-auth", "better-auth-rs"]
 RoleStorage = Literal["member", "column"]  # OWOX's organization membership, or the admin plugin's user.role
 BanStorage = Literal["owox-emulation", "admin-plugin"]
 
@@ -57,6 +61,7 @@ class Flavor(ABC):
     organization_required: ClassVar[bool] = False
     honours_admin_user_ids: ClassVar[bool] = True  # the server's `adminUserIds` admin option
     detects_plugins: ClassVar[bool] = True  # False: the server's plugin set is fixed (OWOX's)
+    discovers_layout: ClassVar[bool] = True  # False: the server's own schema, whatever the database says
 
     # --- rules
     role_storage: ClassVar[RoleStorage]
@@ -69,6 +74,14 @@ class Flavor(ABC):
     warn_users_without_role: ClassVar[bool] = False  # a user with no role still sees something
     revocation_notes: ClassVar[tuple[str, ...]] = ()  # what revoking sessions cannot reach
     two_factor_unavailable: ClassVar[tuple[str, str] | None] = None  # (message, hint) when 2FA is not offered
+    # --- what the server's code fixes that settings cannot change (the Rust port: see better_auth_rs.py)
+    supported_dialects: ClassVar[tuple[str, ...] | None] = None  # None: every dialect idp supports
+    fixed_password_hash: ClassVar[str | None] = None  # None: IDP_PASSWORD_HASH decides
+    default_totp_issuer: ClassVar[str] = "Better Auth"
+    uses_secret: ClassVar[bool] = True  # links or two-factor rows need the server's secret
+    issues_links: ClassVar[bool] = True  # False: no magic links (link_url refuses); a password is the way in
+    two_factor_format: ClassVar[str] = "better-auth"  # key of services.twofactor.FORMATS
+    ban_notes: ClassVar[tuple[str, ...]] = ()  # what a ban does and does not stop, said after each ban
 
     @abstractmethod
     def plugins(self, *, server_version: str, organization: bool) -> PluginSet:
@@ -85,6 +98,51 @@ class Flavor(ABC):
         from owox_idp.db.schema import DEFAULT_LAYOUT
 
         return DEFAULT_LAYOUT
+
+    def migration_plan(
+        self,
+        conn: Connection,
+        *,
+        models: tuple[Model, ...],
+        layout: Layout,
+        dialect: str,
+        populated: Callable[[str], bool] | None,
+        extra_indexes: list[ExpectedIndex] | None = None,
+    ) -> Plan:
+        """What `idp migrate` would run on this database: Better Auth's additive migration, computed
+        from the models (db/migrate.py). A server whose schema idp cannot write from models (the Rust
+        port's own migration files) plans its own."""
+        from owox_idp.db.migrate import introspect, plan_migration
+
+        state = introspect(conn, [layout.table(m.name) for m in models], with_indexes=True)
+        return plan_migration(
+            state=state,
+            models=models,
+            layout=layout,
+            dialect=dialect,
+            populated=populated,
+            extra_indexes=extra_indexes,
+        )
+
+    def password_hasher(self, settings: Settings) -> Callable[[str], str]:
+        """The function that hashes a password as the server verifies it; picklable (bulk imports run it
+        in worker processes). Better Auth: IDP_PASSWORD_HASH's scheme (crypto/passwords.py)."""
+        from functools import partial
+
+        from owox_idp.crypto.passwords import hash_password
+
+        return partial(hash_password, scheme=settings.password_hash)
+
+    def new_id(self) -> str:
+        """A new row id as the server makes them (Better Auth's 32-character `generateId`)."""
+        from owox_idp.crypto.random import generate_id
+
+        return generate_id()
+
+    def warnings(self, store: Store) -> list[str]:
+        """What `idp info` should say about this deployment beyond the common checks."""
+        del store
+        return []
 
     @abstractmethod
     def link_url(self, settings: Settings, token: str, role: str | None, *, callback_url: str | None) -> str:

@@ -8,10 +8,10 @@ Roles are the admin plugin's `user.role` (several comma-joined); a ban is its `b
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import quote
 
-from owox_idp.flavors.base import BanOutcome, Flavor, UnbanOutcome
+from owox_idp.flavors.base import BanOutcome, Flavor, FlavorName, UnbanOutcome
 
 if TYPE_CHECKING:
     from owox_idp.config import Settings
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 
 class BetterAuthFlavor(Flavor):
-    name = "better-auth"
+    name: ClassVar[FlavorName] = "better-auth"
     description = "a Better Auth server with the admin plugin"
 
     default_magic_link_ttl = 300  # Better Auth's magicLink expiresIn default
@@ -51,8 +51,10 @@ class BetterAuthFlavor(Flavor):
         )
 
     def looks_like(self, found: Discovery) -> bool:
-        # the admin plugin's columns, or at least not OWOX's organization-only shape
-        return found.plugins.admin or "member" not in found.tables
+        # the admin plugin's columns, or at least not OWOX's organization-only shape; not the Rust port's
+        from owox_idp.flavors.better_auth_rs import is_rs_port
+
+        return (found.plugins.admin or "member" not in found.tables) and not is_rs_port(found)
 
     def _require_admin_plugin(self, store: Store, what: str) -> None:
         if not store.deployment.plugins.admin:

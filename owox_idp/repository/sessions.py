@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, literal, select
+from sqlalchemy import ColumnElement, delete, func, literal, select
 from sqlalchemy.engine import RowMapping
 
 from owox_idp.models import Session
@@ -27,7 +27,18 @@ class SessionRepository(Part):
             s.c.userAgent,
         ]
         cols.append(s.c.impersonatedBy if "impersonatedBy" in s.c else literal(None).label("impersonatedBy"))
+        cols.append(s.c.active if "active" in s.c else literal(True).label("active"))
         return select(*cols).select_from(s.outerjoin(u, u.c.id == s.c.userId))
+
+    def _live(self, active_after: datetime) -> list[ColumnElement[bool]]:
+        """Sessions the server still accepts: unexpired, and `active` where the model has it (the Rust
+        port looks sessions up `WHERE token = $1 AND active = true`, database.rs:567, and drops
+        `!active` ones, session.rs:59)."""
+        s = self.t["session"]
+        conds: list[ColumnElement[bool]] = [s.c.expiresAt > active_after]
+        if "active" in s.c:
+            conds.append(s.c.active == True)  # noqa: E712 - SQL comparison
+        return conds
 
     @staticmethod
     def _to_session(row: RowMapping) -> Session:
@@ -41,6 +52,7 @@ class SessionRepository(Part):
             ip_address=row["ipAddress"],
             user_agent=row["userAgent"],
             impersonated_by=row["impersonatedBy"],
+            active=row["active"] is not False,
         )
 
     def query(
@@ -59,7 +71,7 @@ class SessionRepository(Part):
         if user_id is not None:
             stmt = stmt.where(s.c.userId == user_id)
         if active_after is not None:
-            stmt = stmt.where(s.c.expiresAt > active_after)
+            stmt = stmt.where(*self._live(active_after))
         stmt = stmt.order_by(s.c.createdAt.desc(), s.c.id.desc())
         if limit is not None:
             stmt = stmt.limit(limit)
@@ -78,7 +90,7 @@ class SessionRepository(Part):
         if user_id is not None:
             stmt = stmt.where(s.c.userId == user_id)
         if active_after is not None:
-            stmt = stmt.where(s.c.expiresAt > active_after)
+            stmt = stmt.where(*self._live(active_after))
         return int(self.conn.execute(stmt).scalar_one())
 
     def delete_for_user(self, user_id: str) -> int:

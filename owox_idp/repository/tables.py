@@ -23,6 +23,11 @@ def _sa_type(field_type: str, storage: str | None = None) -> Any:
         return BABool()
     if field_type == "number":
         return Integer()
+    if field_type == "json":  # values are dicts; jsonb on PostgreSQL (the Rust port's users.metadata)
+        from sqlalchemy import JSON
+        from sqlalchemy.dialects.postgresql import JSONB
+
+        return JSON().with_variant(JSONB(), "postgresql")
     return String()
 
 

@@ -30,6 +30,7 @@ from owox_idp.repository.roles import RoleStore
 from owox_idp.repository.tables import Tables
 
 CREDENTIAL = "credential"
+PASSWORD_HASH_KEY = "password_hash"  # the Rust port's users.metadata key (crates/core/src/entity.rs:32)
 ADMIN_LOCK_KEY = 4_711_031_337  # pg_advisory_xact_lock key of `lock_admins`
 
 
@@ -52,20 +53,29 @@ class UserRepository(Part):
     def has_column(self, field: str) -> bool:
         return field in self.t["user"].c
 
+    @property
+    def _in_metadata(self) -> bool:
+        """The Rust port keeps the hash sign-in reads in `users.metadata.password_hash` (entity.rs:32,
+        56-60) and never reads `accounts.password`; its admin plugin writes both (admin/handlers.rs:59-97)."""
+        return "metadata" in self.t["user"].c
+
+    def _password_present(self, u: Any) -> ColumnElement[bool]:
+        """SQL: the user has a password the server verifies."""
+        if self._in_metadata:
+            stored = u.c.metadata[PASSWORD_HASH_KEY].as_string()
+            return and_(stored.is_not(None), stored != "")
+        a = self.t["account"]
+        return exists().where(
+            a.c.userId == u.c.id,
+            a.c.providerId == CREDENTIAL,
+            a.c.password.is_not(None),
+            a.c.password != "",
+        )
+
     # ------------------------------------------------------------------ reading users
     def _select(self) -> Any:
         u = self.t["user"]
-        a = self.t["account"]
-        has_password = (
-            exists()
-            .where(
-                a.c.userId == u.c.id,
-                a.c.providerId == CREDENTIAL,
-                a.c.password.is_not(None),
-                a.c.password != "",
-            )
-            .label("has_password")
-        )
+        has_password = self._password_present(u).label("has_password")
         cols: list[Any] = [
             u.c.id,
             u.c.name,
@@ -233,10 +243,7 @@ class UserRepository(Part):
 
     def count_without_password(self) -> int:
         u = self.t["user"]
-        a = self.t["account"]
-        cond = ~exists().where(
-            a.c.userId == u.c.id, a.c.providerId == CREDENTIAL, a.c.password.is_not(None), a.c.password != ""
-        )
+        cond = ~self._password_present(u)
         return int(self.conn.execute(select(func.count()).select_from(u).where(cond)).scalar_one())
 
     def count_without_role(self) -> int:
@@ -298,8 +305,30 @@ class UserRepository(Part):
         ).first()
         return (row[0], row[1]) if row else None
 
+    def _metadata_password(self, user_id: str, password_hash: str | None, now: datetime) -> int:
+        """Set (or, with None, remove) `metadata.password_hash`, keeping every other key, as the port's
+        set-user-password and reset do (admin/handlers.rs:361-371, password_management/handlers.rs:140-145).
+        Returns 1 when a hash was there before."""
+        u = self.t["user"]
+        row = self.conn.execute(select(u.c.metadata).where(u.c.id == user_id).with_for_update()).first()
+        if row is None:
+            return 0
+        metadata = dict(row[0] or {}) if isinstance(row[0], dict) else {}
+        had = 1 if metadata.get(PASSWORD_HASH_KEY) else 0
+        if password_hash is None:
+            if PASSWORD_HASH_KEY not in metadata:
+                return 0
+            metadata.pop(PASSWORD_HASH_KEY)
+        else:
+            metadata[PASSWORD_HASH_KEY] = password_hash
+        self.conn.execute(update(u).where(u.c.id == user_id).values(metadata=metadata, updatedAt=now))
+        return had
+
     def store_password(self, user_id: str, password_hash: str, now: datetime) -> None:
-        """Set the user's password on their credential account, creating the account when missing."""
+        """Set the user's password on their credential account, creating the account when missing (and in
+        `metadata.password_hash` where the model has it)."""
+        if self._in_metadata:
+            self._metadata_password(user_id, password_hash, now)
         existing = self.get_credential(user_id)
         a = self.t["account"]
         if existing is None:
@@ -325,11 +354,23 @@ class UserRepository(Part):
             for user_id, password_hash in pairs
         ]
 
+    def store_passwords(self, pairs: Sequence[tuple[str, str]], now: datetime) -> None:
+        """Give new users (user id, password hash) their password in bulk: the credential accounts, and
+        `metadata = {"password_hash": ...}` where the model has it (new rows hold `{}`)."""
+        self.insert_rows("account", self.credential_rows(pairs, now))
+        if self._in_metadata and pairs:
+            self.update_many([{"id": uid, "metadata": {PASSWORD_HASH_KEY: h}} for uid, h in pairs])
+
     def delete_credential(self, user_id: str) -> int:
         a = self.t["account"]
-        return self.conn.execute(
+        removed = self.conn.execute(
             delete(a).where(a.c.userId == user_id, a.c.providerId == CREDENTIAL)
         ).rowcount
+        if self._in_metadata:
+            from owox_idp.clock import now
+
+            removed = max(removed, self._metadata_password(user_id, None, now()))
+        return removed
 
     def delete_accounts(self, user_id: str) -> int:
         a = self.t["account"]

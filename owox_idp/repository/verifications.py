@@ -48,6 +48,11 @@ class VerificationRepository(Part):
         v = self.t["verification"]
         return self.conn.execute(delete(v).where(v.c.identifier.in_(list(identifiers)))).rowcount
 
+    def delete_by_identifier_prefix(self, prefix: str) -> int:
+        v = self.t["verification"]
+        pattern = escape_like(prefix) + "%"
+        return self.conn.execute(delete(v).where(v.c.identifier.like(pattern, escape="\\"))).rowcount
+
     def count(self, *, expired_before: datetime | None = None, live_after: datetime | None = None) -> int:
         v = self.t["verification"]
         stmt = select(func.count()).select_from(v)

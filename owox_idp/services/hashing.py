@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -24,13 +24,22 @@ class ParallelHasher:
     """Hashes `passwords` in order on all cores (or `workers`), running ahead of the caller, which takes
     them one at a time with `next()`. `close()` stops the workers without waiting for the rest."""
 
-    def __init__(self, scheme: str, passwords: list[str], *, workers: int | None = None) -> None:
+    def __init__(
+        self,
+        scheme: str,
+        passwords: list[str],
+        *,
+        workers: int | None = None,
+        job: Callable[[str], str] | None = None,
+    ) -> None:
+        """`job` (picklable) replaces the scheme's hash where the flavor hashes its own way
+        (`Flavor.password_hasher`)."""
         from owox_idp.crypto.passwords import check_scheme, hash_password
 
         check_scheme(scheme)
         self._pool: ProcessPoolExecutor | None = None
         count = min(workers or os.cpu_count() or 1, len(passwords))
-        job = partial(hash_password, scheme=scheme)
+        job = job or partial(hash_password, scheme=scheme)
         if count > 1 and len(passwords) >= INLINE_BELOW:
             from concurrent.futures import ProcessPoolExecutor
 

@@ -407,7 +407,7 @@ def _write_batch(
     _fault(number)
 
     flavor.assign_new_roles(store, [(r.result.user_id or "", r.role or "") for r in created], now)
-    accounts = store.users.credential_rows(
+    store.users.store_passwords(
         [
             (row.result.user_id or "", hashes.get(row.result.line) or row.password_hash or "")
             for row in created
@@ -415,7 +415,6 @@ def _write_batch(
         ],
         now,
     )
-    store.users.insert_rows("account", accounts)
     store.verifications.delete([i for row in created for i in prior_links.get(row.result.email or "", ())])
     if link_maker is not None:
         link_rows: list[dict[str, Any]] = []
@@ -464,6 +463,10 @@ def import_users(
         raise InvalidInput("--batch-size must be at least 1")
     if options.links and dep.flavor.link_needs_secret:
         dep.settings.require_secrets()  # e.g. OWOX links carry an encrypted role token
+    elif options.links:  # a server without links (the Rust port) refuses here, before any batch
+        from owox_idp.services import links
+
+        links.build_url(dep, _LinkMaker.PLACEHOLDER, None, callback_url=options.callback_url)
 
     seen: dict[str, int] = {}
     planned = [_check_row(row, dep, seen) for row in rows]
@@ -488,7 +491,13 @@ def import_users(
             return summary
 
         passwords = [r.password for r in writes if r.result.action == "created" and r.password is not None]
-        hasher = ParallelHasher(dep.settings.password_hash, passwords) if passwords else None
+        hasher = (
+            ParallelHasher(
+                dep.settings.password_hash, passwords, job=dep.flavor.password_hasher(dep.settings)
+            )
+            if passwords
+            else None
+        )
         link_maker = (
             _LinkMaker(dep, ttl=options.ttl, callback_url=options.callback_url) if options.links else None
         )

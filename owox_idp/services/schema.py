@@ -10,7 +10,7 @@ from owox_idp import __version__
 from owox_idp.clock import now
 from owox_idp.config import SETTING_KEYS, Settings, display_url, write_config_value
 from owox_idp.context import Env, translate_db_error
-from owox_idp.db.migrate import Plan, introspect, plan_migration
+from owox_idp.db.migrate import Plan, plan_migration
 from owox_idp.errors import IdpError, Refused
 
 
@@ -34,10 +34,8 @@ def _plan(env: Env, conn: Any, *, indexes: bool = False) -> Plan:
     from owox_idp.db.schema import idp_indexes
 
     env.discover(conn)  # the layout found (or declared) is the one that is extended
-    tables = [env.layout.table(m.name) for m in env.models]
-    state = introspect(conn, tables, with_indexes=True)
-    return plan_migration(
-        state=state,
+    return env.deployment.flavor.migration_plan(
+        conn,
         models=env.models,
         layout=env.layout,
         dialect=env.dialect,
@@ -58,6 +56,7 @@ def migrate(
     from owox_idp.db.engine import dialect_of, sqlite_path
 
     url = env.settings.database_url
+    env.check_dialect()
     if dry_run and dialect_of(url) == "sqlite" and not sqlite_path(url).exists():
         # nothing exists yet: the plan is the full schema, computed without creating the file
         from owox_idp.db.migrate import DbState
@@ -144,8 +143,10 @@ def info(env: Env) -> dict[str, Any]:
         "counts": None,
         "warnings": warnings,
     }
+    flavor = env.deployment.flavor
     if s.secrets is None:
-        warnings.append("no secret configured: magic links (owox) and two-factor cannot be issued")
+        if flavor.uses_secret:
+            warnings.append("no secret configured: magic links (owox) and two-factor cannot be issued")
     elif len(s.secrets.current) < 32:
         warnings.append("the secret is shorter than 32 characters (Better Auth warns about it too)")
     limit = env.deployment.flavor.link_lifetime_limit
@@ -154,7 +155,7 @@ def info(env: Env) -> dict[str, Any]:
             f"magic link lifetime {s.magic_link_ttl}s exceeds OWOX's role token lifetime ({limit}s):"
             " a link opened after an hour signs the user in without a role"
         )
-    if s.base_url.startswith("http://localhost"):
+    if s.base_url.startswith("http://localhost") and flavor.issues_links:
         warnings.append(f"base URL is {s.base_url}: links will only open on the server's own machine")
     if s.config_path.exists():
         mode = s.config_path.stat().st_mode & 0o777
@@ -180,7 +181,7 @@ def info(env: Env) -> dict[str, Any]:
                 warnings.append(f"{problem[0]} ({problem[1]})")
             status = (
                 "missing"
-                if len(p.create_tables) == len(env.models)
+                if {env.layout.table(m.name) for m in env.models} <= set(p.create_tables)
                 else ("behind" if p.schema_behind else ("indexes-missing" if p.statements else "up-to-date"))
             )
             out["schema"] = {
@@ -190,7 +191,7 @@ def info(env: Env) -> dict[str, Any]:
                 "pending_statements": len(p.statements),
                 "warnings": p.warnings,
             }
-            warnings += p.warnings
+            warnings += p.unsafe + p.warnings
             if p.schema_behind:
                 warnings.append("the schema is missing or out of date: run `idp migrate`")
             else:
@@ -202,6 +203,7 @@ def info(env: Env) -> dict[str, Any]:
                         "secondary storage (e.g. Redis), which idp cannot list or revoke "
                         "(see docs/sessions-and-revocation.md)"
                     )
+                warnings += env.deployment.flavor.warnings(env.store_on(conn))
                 if out["counts"]["admins"] == 0:
                     warnings.append("there is no active admin: create one with `idp bootstrap-admin EMAIL`")
                 if env.deployment.flavor.warn_users_without_role and out["counts"]["users_without_role"]:

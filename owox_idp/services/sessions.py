@@ -85,7 +85,7 @@ def _view(session: Session, now: datetime) -> SessionView:
         user_agent=session.user_agent,
         impersonated_by=session.impersonated_by,
         token_prefix=token_prefix(session.token or ""),
-        active=session.expires_at is not None and session.expires_at > now,
+        active=session.active and session.expires_at is not None and session.expires_at > now,
     )
 
 

@@ -123,6 +123,21 @@ class TwoFactorStatus:
         }
 
 
+# Other storage formats of the two-factor rows, by `Flavor.two_factor_format`: a module with the same
+# `enable`, `disable` and `status` (Better Auth's own format is this module's).
+FORMATS = {"rs-port": "owox_idp.services.twofactor_rs"}
+
+
+def _format_module(store: Store) -> Any:
+    """The module that handles the flavor's format, None for Better Auth's (this module)."""
+    name = FORMATS.get(store.deployment.flavor.two_factor_format)
+    if name is None:
+        return None
+    from importlib import import_module
+
+    return import_module(name)
+
+
 def ensure_supported(dep: Deployment) -> None:
     """Two-factor needs Better Auth's two-factor plugin (OWOX's server does not enable it)."""
     unavailable = dep.flavor.two_factor_unavailable
@@ -206,6 +221,9 @@ def enable(store: Store, *, email: str, force: bool = False, now: datetime) -> E
     from owox_idp.crypto.symmetric import encrypt
     from owox_idp.crypto.totp import base32_secret, generate_backup_codes, generate_totp_secret, otpauth_uri
 
+    if (other := _format_module(store)) is not None:
+        result: EnrolResult = other.enable(store, email=email, force=force, now=now)
+        return result
     dep = store.deployment
     ensure_supported(dep)
     secrets = dep.settings.require_secrets()
@@ -254,6 +272,9 @@ def enable(store: Store, *, email: str, force: bool = False, now: datetime) -> E
 
 def disable(store: Store, *, email: str, now: datetime) -> DisableResult:
     """Remove the enrolment, the flag, trusted devices and pending challenges (lockout recovery)."""
+    if (other := _format_module(store)) is not None:
+        result: DisableResult = other.disable(store, email=email, now=now)
+        return result
     ensure_supported(store.deployment)
     user = require_user(store, email)
     rows = store.two_factor.delete_for_user(user.id)
@@ -271,6 +292,9 @@ def disable(store: Store, *, email: str, now: datetime) -> DisableResult:
 
 def status(store: Store, *, email: str, now: datetime) -> TwoFactorStatus:
     """What the server will ask at sign-in, and whether the stored secret decrypts with ours."""
+    if (other := _format_module(store)) is not None:
+        result: TwoFactorStatus = other.status(store, email=email, now=now)
+        return result
     ensure_supported(store.deployment)
     user = require_user(store, email)
     row = store.two_factor.get(user.id)

@@ -199,10 +199,11 @@ def require_user(store: Store, email: str) -> User:
 
 
 def _hash(store: Store, password: str) -> str:
-    from owox_idp.crypto.passwords import hash_password, validate_password_length
+    from owox_idp.crypto.passwords import validate_password_length
 
     validate_password_length(password)
-    return hash_password(password, scheme=store.deployment.settings.password_hash)
+    dep = store.deployment
+    return dep.flavor.password_hasher(dep.settings)(password)
 
 
 def _guard_last_admin(store: Store, user: User, *, force: bool, action: str, role_only: bool = False) -> None:
@@ -309,6 +310,9 @@ def add_user(
     if password_hash is not None:
         store.users.store_password(user_id, password_hash, now)
     revoked = links.revoke_links(store, email)
+    if password_hash is not None and not dep.flavor.issues_links:
+        return AddUserResult(user_id, email, role, True, None, None, True, revoked)
+    # without a password on a server that has no links, the flavor refuses here (nothing is committed)
     link = links.issue(store, email=email, role=role, ttl=ttl, now=now, callback_url=callback_url)
     return AddUserResult(
         user_id, email, role, True, link.url, link.expires_at, password_hash is not None, revoked
