@@ -225,6 +225,8 @@ class Flavor(ABC):
                     "check IDP_DATABASE_URL; `idp migrate` would add Better Auth's tables beside them",
                 )
             return None
+        if not self.discovers_layout:  # its own schema: its migration planner says what else it finds
+            return None
         for unmatched in found.unmatched:
             model = unmatched.looks_like
             if model is not None and model not in found.tables:
