@@ -153,6 +153,10 @@ class OwoxFlavor(Flavor):
 
         del expires, reban  # no timed bans here (refused before); a re-ban is known from idp's table
         store.owox_bans.ensure_table()  # DDL first: MySQL commits implicitly around it
+        # the server has no admin plugin: the guard refuses any session or member row for a banned id,
+        # whatever route the server takes (a link it mails, an invitation, a role token, OAuth)
+        store.owox_bans.ensure_guard()
+        store.owox_bans.lock_user(user.id)
         existing = store.owox_bans.get(user.id)
         if existing is not None:
             return BanOutcome(existing.reason, existing.expires_at, changed=False)
@@ -176,11 +180,11 @@ class OwoxFlavor(Flavor):
         row = store.owox_bans.get(user.id)
         if row is None:
             return UnbanOutcome(False, user.role)
+        store.owox_bans.delete(user.id)  # first: the guard refuses a member row while the ban row is there
         if row.previous_role:
             self.set_role(store, user, row.previous_role, now)
         if row.password_hash and store.users.get_credential(user.id) is None:
             store.users.store_password(user.id, row.password_hash, now)
-        store.owox_bans.delete(user.id)
         return UnbanOutcome(True, row.previous_role)
 
     def forget(self, store: Store, user: User) -> None:

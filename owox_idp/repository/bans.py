@@ -59,6 +59,39 @@ class OwoxBanTable(Part):
             self.t.owox_ban.create(self.conn, checkfirst=True)
             self._known = True
 
+    def guard_installed(self) -> bool:
+        from sqlalchemy import text
+
+        from owox_idp.db import owox_ban_guard
+
+        dialect = self.conn.dialect.name
+        found = {row[0] for row in self.conn.execute(text(owox_ban_guard.installed_query(dialect)))}
+        return set(owox_ban_guard.trigger_names(dialect)) <= found
+
+    def ensure_guard(self) -> bool:
+        """Install the ban guard (triggers refusing a session or member row for a banned user id, see
+        db/owox_ban_guard.py) unless it is there; True when it was installed now."""
+        from owox_idp.db import owox_ban_guard
+
+        if self.guard_installed():
+            return False
+        tables = {m: self.t.layout.table(m) for m in ("user", "session", "member")}
+        for statement in owox_ban_guard.create_statements(
+            self.conn.dialect.name,
+            tables=tables,
+            user_id_column=self.t.layout.column("session", "userId"),
+            id_column=self.t.layout.column("user", "id"),
+        ):
+            self.conn.exec_driver_sql(statement)
+        return True
+
+    def lock_user(self, user_id: str) -> None:
+        """PostgreSQL: hold the user's row, so that a session insert racing the ban waits for it (the
+        guard's trigger takes FOR KEY SHARE on the same row first)."""
+        if self.conn.dialect.name == "postgresql":
+            u = self.t["user"]
+            self.conn.execute(select(u.c.id).where(u.c.id == user_id).with_for_update())
+
     def get(self, user_id: str) -> OwoxBan | None:
         if not self.exists():
             return None

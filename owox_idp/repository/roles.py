@@ -147,6 +147,11 @@ class MembershipRepository(Part):
         m = self.t["member"]
         return self.conn.execute(delete(m).where(m.c.userId == user_id)).rowcount
 
+    def delete_invitations_to(self, email: str) -> int:
+        """Invitations addressed to the email: accepted by whoever signs up with it next."""
+        i = self.t["invitation"]
+        return self.conn.execute(delete(i).where(func.lower(i.c.email) == email.lower())).rowcount
+
     def delete_invitations_by_inviter(self, user_id: str) -> int:
         i = self.t["invitation"]
         return self.conn.execute(delete(i).where(i.c.inviterId == user_id)).rowcount

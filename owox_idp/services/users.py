@@ -82,6 +82,7 @@ class BootstrapResult:
             "actions": self.actions,
             "role_changed": self.role_changed,
             "unbanned": self.unbanned,
+            "links_revoked": self.links_revoked,
             "magic_link": self.magic_link,
             "expires_at": iso(self.expires_at),
         }
@@ -465,7 +466,9 @@ def delete_user(store: Store, *, email: str, force: bool, now: datetime) -> Dele
     removed["accounts"] = store.users.delete_accounts(user.id)
     if store.members.present:
         removed["memberships"] = store.members.delete_members(user.id)
-        removed["invitations"] = store.members.delete_invitations_by_inviter(user.id)
+        removed["invitations"] = store.members.delete_invitations_by_inviter(
+            user.id
+        ) + store.members.delete_invitations_to(user.email)
     if store.two_factor.present:
         removed["two_factor"] = store.two_factor.delete_for_user(user.id)
     removed["links"] = links.revoke_links(store, user.email)
