@@ -168,13 +168,11 @@ class Admin:
 
     def ttl(self, ttl: int | str | None) -> int:
         """A link lifetime in seconds from seconds or '30m', '12h', '7d'; None is the configured one."""
-        from owox_idp.validation import parse_duration
+        from owox_idp.validation import parse_link_ttl
 
         if ttl is None:
             return self.settings.magic_link_ttl
-        if isinstance(ttl, int) and not isinstance(ttl, bool):
-            return parse_duration(str(ttl), what="ttl")
-        return parse_duration(str(ttl), what="--ttl")
+        return parse_link_ttl(str(ttl), what="--ttl")
 
     # ------------------------------------------------------------------ users
     def add_user(

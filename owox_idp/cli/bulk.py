@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from collections.abc import Sequence
@@ -29,15 +30,14 @@ FormatOpt = Annotated[
 ]
 
 
-def _open_private(path: str, *, append: bool) -> IO[str]:
-    """A text file only its owner can read (0600, also when it already existed)."""
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
-    try:
-        fd = os.open(path, flags, 0o600)
-        os.fchmod(fd, 0o600)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
-    return os.fdopen(fd, "a" if append else "w", encoding="utf-8", newline="")
+def _open_private(path: str, *, append: bool, overwrite: bool = False, what: str = "file") -> IO[str]:
+    """A text file only its owner can read (0600): created new, never through a symlink, another user's
+    file refused (owox_idp.safefile)."""
+    from owox_idp.safefile import open_private
+
+    handle = open_private(path, append=append, overwrite=overwrite, what=what)
+    assert isinstance(handle, io.TextIOBase)
+    return handle
 
 
 class _LinksFile:
@@ -54,7 +54,7 @@ class _LinksFile:
             self._owned = False
             empty = True
         else:
-            self._file = _open_private(path, append=True)
+            self._file = _open_private(path, append=True, what="links file")
             self._owned = True
             empty = self._file.tell() == 0
         self._writer = csv.writer(self._file, lineterminator="\n")
@@ -304,9 +304,16 @@ def export_cmd(
     output: Annotated[
         Path | None,
         typer.Option(
-            "--output", "-o", help="Write to this file (created 0600) instead of stdout.", show_default=False
+            "--output",
+            "-o",
+            help="Write to this file (created new, 0600) instead of stdout.",
+            show_default=False,
         ),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace the --output file if it exists (never through a symlink)."),
+    ] = False,
 ) -> None:
     """Every user with role, verified, password yes/no, banned, two-factor and dates; never a hash."""
 
@@ -317,13 +324,17 @@ def export_cmd(
     def _export(admin: Admin, out: Output) -> None:
         import csv
 
-        from owox_idp.output import to_json
+        from owox_idp.output import csv_safe, to_json
         from owox_idp.services import exporting
 
         if fmt not in exporting.FORMATS:
             raise UsageError(f"unknown --format {fmt!r}: use csv or jsonl")
         users = admin.export_users(role=role)
-        target: IO[str] = _open_private(str(output), append=False) if output else out.stdout
+        target: IO[str] = (
+            _open_private(str(output), append=False, overwrite=force, what="export file")
+            if output
+            else out.stdout
+        )
         count = 0
         try:
             writer = csv.writer(target, lineterminator="\n") if fmt == "csv" else None
@@ -332,7 +343,8 @@ def export_cmd(
             for user in users:
                 record = exporting.export_record(user)
                 if writer is not None:
-                    writer.writerow([_csv_cell(record[k]) for k in exporting.EXPORT_COLUMNS])
+                    # a cell starting with = + - @ would run as a formula in a spreadsheet (OWASP)
+                    writer.writerow([csv_safe(_csv_cell(record[k])) for k in exporting.EXPORT_COLUMNS])
                 else:
                     target.write(to_json(record) + "\n")
                 count += 1

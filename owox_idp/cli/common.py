@@ -237,7 +237,12 @@ def _read_password() -> str:
 
             raise InvalidInput("the two passwords differ")
         return first
-    data = sys.stdin.read() if sys.stdin is not None else ""
+    try:
+        data = sys.stdin.read() if sys.stdin is not None else ""
+    except UnicodeDecodeError:  # never show any of it
+        from owox_idp.errors import InvalidInput
+
+        raise InvalidInput("the password on standard input is not UTF-8 text") from None
     if data.endswith("\r\n"):
         data = data[:-2]
     elif data.endswith("\n"):

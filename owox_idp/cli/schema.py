@@ -119,6 +119,10 @@ def info_cmd(ctx: typer.Context, json_: JsonOpt = False) -> None:
 def generate_secret_cmd(
     ctx: typer.Context,
     write: Annotated[bool, typer.Option("--write", help="Store it in the config file (mode 0600).")] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="With --write: replace a secret that is already in the config file."),
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Print a new 32-byte secret as 64 hex characters (Better Auth's `secret` format)."""
@@ -129,7 +133,7 @@ def generate_secret_cmd(
 
         g: Globals = ctx.obj
         path = config_file_path(config_path=g.config, env_file=g.env_file)
-        value, written = schema.generate_secret(path, write=write)
+        value, written = schema.generate_secret(path, write=write, force=force)
         if json_:
             out.json({"secret": value, "written_to": written})
         else:

@@ -48,10 +48,15 @@ def create_engine(url: str, *, create_file: bool = False) -> Engine:
                     hint="run `idp migrate` to create the schema (or check IDP_DATABASE_URL)",
                 )
             try:
-                # the umask decides the mode: the server may run as another user
+                # the directory's mode is the umask's (the server may run as another user); the file is
+                # created 0600 before SQLite opens it: session tokens are inside (give the server's user
+                # access with chown; `idp info` warns when others can read it)
                 path.parent.mkdir(parents=True, exist_ok=True)
+                from owox_idp.safefile import create_private_file
+
+                create_private_file(path)
             except OSError as exc:
-                raise DatabaseUnreachable(f"cannot create directory {path.parent}: {exc.strerror}") from None
+                raise DatabaseUnreachable(f"cannot create {path}: {exc.strerror}") from None
         connect_args = {"timeout": BUSY_TIMEOUT_MS / 1000}
     elif dialect == "postgresql":
         connect_args = {"connect_timeout": CONNECT_TIMEOUT_S}

@@ -120,7 +120,9 @@ def _read_csv(lines: Iterator[str]) -> list[InputRow]:
         if text.strip():
             break
     header_line = len(first)
-    reader = csv.reader(_chain_text(first, lines), delimiter=_delimiter(first[-1]))
+    # strict: an unterminated quote is an error at the end of the file, not one huge field that swallows
+    # every row after it
+    reader = csv.reader(_chain_text(first, lines), delimiter=_delimiter(first[-1]), strict=True)
     try:
         header: list[str] = []
         while not header:

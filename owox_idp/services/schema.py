@@ -97,11 +97,13 @@ def migrate(
     return MigrateResult(p.statements, True, p)
 
 
-def generate_secret(settings_path: Any | None, *, write: bool) -> tuple[str, str | None]:
-    """A new 32-byte secret as 64 hex characters; with `write`, stored in the config file (0600)."""
+def generate_secret(settings_path: Any | None, *, write: bool, force: bool = False) -> tuple[str, str | None]:
+    """A new 32-byte secret as 64 hex characters; with `write`, stored in the config file (0600). A
+    secret already there is kept (exit 8) unless `force`: the server's two-factor rows and OWOX's role
+    tokens depend on it."""
     value = _secrets.token_hex(32)
     if write and settings_path is not None:
-        write_config_value(settings_path, "secret", value)
+        write_config_value(settings_path, "secret", value, replace=force)
         return value, str(settings_path)
     return value, None
 

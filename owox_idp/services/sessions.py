@@ -102,8 +102,11 @@ def list_sessions(
     """Active sessions (all of them with `include_expired`), newest first, of one user or of everyone.
     `cursor` (from `page_cursor`) continues after the last session of the previous page."""
     from owox_idp.services.users import parse_cursor
+    from owox_idp.validation import validate_limit, validate_offset
 
     store.deployment.require_database_sessions("listing sessions")
+    validate_limit(limit)
+    validate_offset(offset)
     if limit is not None and limit < 1:
         raise InvalidInput("--limit must be at least 1")
     if offset < 0:
@@ -121,7 +124,11 @@ def list_sessions(
 
 def revoke_sessions(store: Store, *, email: str, session_id: str | None = None) -> RevokeResult:
     """Delete one session of the user (`session_id`) or all of them; returns how many went."""
+    from owox_idp.validation import validate_text
+
     store.deployment.require_database_sessions("revoking sessions")
+    if session_id is not None:
+        validate_text(session_id, what="--session-id", max_length=255)
     user = require_user(store, email)
     if session_id is None:
         # the user's own sessions, and those in which they act as someone else

@@ -290,9 +290,15 @@ def add_user(
     callback_url: str | None = None,
     fields: dict[str, str] | None = None,
 ) -> AddUserResult:
+    from owox_idp.validation import validate_name, validate_url
+
     dep = store.deployment
     email = normalize_email(email)
     role = dep.normalize_role(role) if role else dep.default_role
+    if name is not None:
+        validate_name(name)
+    if callback_url is not None:
+        validate_url(callback_url, what="--callback-url")
     password_hash = _hash(store, password) if password is not None else None
     require_link_secret(store)
 
@@ -410,7 +416,11 @@ def set_role(store: Store, *, email: str, role: str, force: bool, now: datetime)
 def ban(
     store: Store, *, email: str, reason: str | None, expires_in: int | None, force: bool, now: datetime
 ) -> BanResult:
+    from owox_idp.validation import validate_text
+
     flavor = store.deployment.flavor
+    if reason is not None:
+        validate_text(reason, what="--reason", max_length=1000)
     store.users.lock_admins()
     user = require_user(store, email)
     if expires_in is not None and not flavor.timed_bans:
@@ -488,8 +498,14 @@ def list_users(
     offset: int = 0,
     cursor: str | None = None,
 ) -> list[User]:
+    from owox_idp.validation import validate_limit, validate_offset, validate_text
+
     if role is not None:
         role = store.deployment.normalize_role(role)
+    validate_limit(limit)
+    validate_offset(offset)
+    if search is not None:
+        validate_text(search, what="--search")
     if limit is not None and limit < 1:
         raise InvalidInput("--limit must be at least 1")
     if offset < 0:
@@ -513,7 +529,9 @@ def page_cursor(created: datetime | None, row_id: str) -> str:
 
 def parse_cursor(cursor: str) -> tuple[datetime, str]:
     from owox_idp.db.types import parse_date
+    from owox_idp.validation import validate_text
 
+    validate_text(cursor, what="the cursor", max_length=300)
     created_text, sep, user_id = cursor.strip().partition(",")
     created = parse_date(created_text) if sep and "T" in created_text else None
     if created is None or not user_id:

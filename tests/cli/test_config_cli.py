@@ -27,9 +27,12 @@ def test_generate_secret_write_is_0600_and_used(idp_sqlite: IdpRunner, tmp_path:
     assert stat.S_IMODE(config.stat().st_mode) == 0o600
     assert stat.S_IMODE(config.parent.stat().st_mode) == 0o700
     assert tomllib.loads(config.read_text()) == {"secret": secret}
-    # a second --write keeps the other keys and replaces the secret
+    # a second --write keeps the secret the server uses (issue 13) unless --force; then it keeps the
+    # other keys and replaces the secret
     config.write_text(config.read_text() + 'flavor = "better-auth"\n')
     r = idp_sqlite("--config", str(config), "generate-secret", "--write", "--json")
+    assert r.exit_code == 8 and tomllib.loads(config.read_text())["secret"] == secret
+    r = idp_sqlite("--config", str(config), "generate-secret", "--write", "--force", "--json")
     data = tomllib.loads(config.read_text())
     assert data["flavor"] == "better-auth" and data["secret"] == r.json()["secret"] != secret
     # the config file's secret is what idp then uses (the environment's is removed for this run)

@@ -426,36 +426,9 @@ def _huge(values: list[str]) -> bool:
     )
 
 
-KNOWN: list[Known] = [
-    Known(
-        "non-UTF-8 password on stdin: unexpected failure, the message shows a byte of it",
-        "cli/common.py _read_password",
-        lambda run, found: "--password-stdin" in run.args and "UnicodeDecodeError" in run.stderr,
-    ),
-    Known(
-        "--limit/--offset beyond 2^31-1 reach the driver (OverflowError on SQLite, out of range elsewhere)",
-        "services/users.py list_users, services/sessions.py list_sessions: validation.validate_limit/offset",
-        lambda run, found: (
-            run.command in ("list-users", "list-sessions")
-            and run.exit_code == 1
-            and _huge(_opt(run, "--limit", "--offset"))
-        ),
-    ),
-    Known(
-        "text options (--name, --reason, --search, --session-id, --callback-url, --after, import cells) "
-        "unchecked: NUL on PostgreSQL, > 255 characters on MariaDB are database errors (exit 1)",
-        "services/users.py, services/sessions.py, services/bulk.py: validation.validate_name/validate_text",
-        lambda run, found: (
-            run.exit_code == 1
-            and (any("\x00" in a or len(a) > 255 for a in run.args) or run.command == "import")
-        ),
-    ),
-    Known(
-        "export -o and import --links follow a symlink and truncate/chmod its target",
-        "cli/bulk.py _open_private: safefile.open_private",
-        lambda run, found: run.command in ("export", "import") and "through a symlink" in found,
-    ),
-]
+# Findings tolerated by the broad fuzz while their fix is pending (none: the first run's four are fixed
+# and guarded by tests/fuzz/test_known_findings.py). A new one goes here with where its fix belongs.
+KNOWN: list[Known] = []
 seen_known: dict[str, int] = {}
 
 
