@@ -11,6 +11,7 @@ from typing import IO, TYPE_CHECKING, Annotated, Any
 import typer
 
 from owox_idp.cli.common import JsonOpt, TtlOpt, _admin, _run, _warn_ttl, app, command
+from owox_idp.cli.files import _LinksFile, _open_private
 from owox_idp.errors import IdpError, Interrupted, UsageError
 
 if TYPE_CHECKING:
@@ -27,52 +28,6 @@ FormatOpt = Annotated[
         show_default=False,
     ),
 ]
-
-
-def _open_private(path: str, *, append: bool) -> IO[str]:
-    """A text file only its owner can read (0600, also when it already existed)."""
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
-    try:
-        fd = os.open(path, flags, 0o600)
-        os.fchmod(fd, 0o600)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
-    return os.fdopen(fd, "a" if append else "w", encoding="utf-8", newline="")
-
-
-class _LinksFile:
-    """`--links FILE`: `email,magic_link,expires_at` lines, appended (a resumed import keeps the links of
-    the first run), written only after the batch holding them is committed."""
-
-    def __init__(self, path: str, out: Output) -> None:
-        import csv
-
-        self.path = path
-        self.count = 0
-        if path == "-":
-            self._file: IO[str] = out.stdout
-            self._owned = False
-            empty = True
-        else:
-            self._file = _open_private(path, append=True)
-            self._owned = True
-            empty = self._file.tell() == 0
-        self._writer = csv.writer(self._file, lineterminator="\n")
-        if empty:
-            self._writer.writerow(["email", "magic_link", "expires_at"])
-
-    def write(self, results: Sequence[RowResult]) -> None:
-        from owox_idp.clock import iso
-
-        for r in results:
-            if r.magic_link:
-                self._writer.writerow([r.email, r.magic_link, iso(r.expires_at)])
-                self.count += 1
-        self._file.flush()
-
-    def close(self) -> None:
-        if self._owned:
-            self._file.close()
 
 
 class _ImportReport:
