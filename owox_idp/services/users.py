@@ -696,11 +696,39 @@ _TRUE = {"true", "1", "yes", "on", "t"}
 _FALSE = {"false", "0", "no", "off", "f"}
 
 
+def _null_type(dialect: str, kind: str) -> Any:
+    from sqlalchemy import JSON, Date, Float, Integer, Numeric, String, Uuid
+
+    from owox_idp.db.types import BABool, BADate
+
+    if kind == "boolean":
+        return BABool()
+    if kind in _INTEGER_TYPES:
+        return Integer()
+    if kind in _FLOAT_TYPES:
+        return Float()
+    if kind in _DECIMAL_TYPES:
+        return Numeric()
+    if kind in _DATE_TYPES or (kind == "date" and dialect == "sqlite"):
+        return BADate()
+    if kind == "date":
+        return Date()
+    if kind == "jsonb" and dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import JSONB
+
+        return JSONB(none_as_null=True)
+    if kind in ("json", "jsonb"):
+        return JSON(none_as_null=True)
+    if kind == "uuid":
+        return Uuid(as_uuid=False)
+    return String()
+
+
 def _convert(dialect: str, column: Any, name: str, value: Any) -> tuple[Any, Any]:
     """A value of the column's type, and the SQLAlchemy type that writes it (see db.types)."""
     import re
 
-    from sqlalchemy import JSON, Float, Integer, Numeric, String, Uuid
+    from sqlalchemy import Date, Float, Integer, Numeric, String, Uuid
 
     from owox_idp.db.types import BABool, BADate, parse_date
 
@@ -710,13 +738,18 @@ def _convert(dialect: str, column: Any, name: str, value: Any) -> tuple[Any, Any
     if value is None:
         if not column.nullable:
             raise InvalidInput(f"--field {name}: the column is NOT NULL, give it a value")
-        return None, String()
+        # a NULL bound with the column's own type (PostgreSQL refuses a NULL cast to VARCHAR for an
+        # integer column)
+        return None, _null_type(dialect, kind)
 
     def bad(expected: str) -> InvalidInput:
         return InvalidInput(f"--field {name}: {value!r} is not {expected} (the column is {column.raw_type})")
 
     text = value.strip() if isinstance(value, str) else None
-    if kind == "boolean":
+    if kind == "boolean" or (
+        kind == "integer" and dialect == "sqlite" and (text or "").lower() in _TRUE | _FALSE
+    ):
+        # Better Auth's SQLite booleans are integer columns holding 0/1
         if isinstance(value, bool):
             return value, BABool()
         if text is not None and text.lower() in _TRUE | _FALSE:
@@ -750,18 +783,19 @@ def _convert(dialect: str, column: Any, name: str, value: Any) -> tuple[Any, Any
         if isinstance(value, date) and not isinstance(value, datetime):
             return value, None
         try:
-            return date.fromisoformat(text or ""), None
+            return date.fromisoformat(text or ""), Date()
         except ValueError:
             raise bad("a date (YYYY-MM-DD)") from None
     if kind in ("json", "jsonb"):
         import json
 
+        json_type = _null_type(dialect, kind)
         if text is not None:
             try:
-                return json.loads(text), JSON()
+                return json.loads(text), json_type
             except ValueError:
                 raise bad("JSON") from None
-        return value, JSON()
+        return value, json_type
     if kind == "uuid":
         import uuid
 
