@@ -33,10 +33,17 @@ if TYPE_CHECKING:
     from owox_idp.repository import Store
     from owox_idp.services.cleanup import CleanupResult
     from owox_idp.services.importing import ImportOptions, ImportReport, ImportSummary
+    from owox_idp.services.links import BulkLinksResult, IssuedLink
     from owox_idp.services.reading import InputRow
     from owox_idp.services.schema import MigrateResult
     from owox_idp.services.sessions import RevokeResult, SessionView
-    from owox_idp.services.twofactor import DisableResult, EnrolResult, TwoFactorStatus
+    from owox_idp.services.twofactor import (
+        BackupCodesResult,
+        DisableResult,
+        EnrolResult,
+        TwoFactorStatus,
+        UnlockResult,
+    )
     from owox_idp.services.users import (
         AddUserResult,
         BanResult,
@@ -44,6 +51,7 @@ if TYPE_CHECKING:
         DeleteResult,
         ResetResult,
         RoleResult,
+        UpdateUserResult,
         UserDetails,
     )
 
@@ -185,6 +193,7 @@ class Admin:
         ttl: int | str | None = None,
         if_missing: bool = False,
         callback_url: str | None = None,
+        no_link: bool = False,
         now: datetime | None = None,
     ) -> AddUserResult:
         from owox_idp.services import users
@@ -201,6 +210,7 @@ class Admin:
                 if_missing=if_missing,
                 now=_now(now),
                 callback_url=callback_url,
+                no_link=no_link,
             )
         )
 
@@ -291,17 +301,31 @@ class Admin:
         role: str | None = None,
         search: str | None = None,
         banned: bool | None = None,
+        verified: bool | None = None,
         limit: int | None = None,
         offset: int = 0,
         after: str | None = None,
+        sort: str = "created",
+        ascending: bool = False,
     ) -> list[User]:
+        """Users, newest first (`sort` created, email or name; `ascending`); `role="none"`: users
+        without a role."""
         from owox_idp.services import users
 
         if after is not None and offset:
             raise UsageError("use --after or --offset, not both")
         return self._read(
             lambda store: users.list_users(
-                store, role=role, search=search, banned=banned, limit=limit, offset=offset, cursor=after
+                store,
+                role=role,
+                search=search,
+                banned=banned,
+                verified=verified,
+                limit=limit,
+                offset=offset,
+                cursor=after,
+                sort=sort,
+                ascending=ascending,
             )
         )
 
@@ -445,6 +469,112 @@ class Admin:
         import secrets
 
         return secrets.token_hex(32)
+
+    # ------------------------------------------------------------------ everyday edits
+    def count_users(
+        self,
+        *,
+        role: str | None = None,
+        search: str | None = None,
+        banned: bool | None = None,
+        verified: bool | None = None,
+    ) -> int:
+        """How many users `list_users` with these filters would give, without paging."""
+        from owox_idp.services import users
+
+        return self._read(
+            lambda store: users.count_users(store, role=role, search=search, banned=banned, verified=verified)
+        )
+
+    def update_user(
+        self,
+        email: str,
+        *,
+        name: str | None = None,
+        new_email: str | None = None,
+        verified: bool | None = None,
+        image: str | None = None,
+        fields: dict[str, Any] | None = None,
+        now: datetime | None = None,
+    ) -> UpdateUserResult:
+        """Edit a user: name, email (lower-cased; another user's is refused), emailVerified, image ("" clears
+        it) and additional columns of the user table (`fields`: column -> value, text converted to the
+        column's type, "" or None is NULL)."""
+        from owox_idp.services import users
+
+        return self._write(
+            lambda store: users.update_user(
+                store,
+                email=email,
+                name=name,
+                new_email=new_email,
+                verified=verified,
+                image=image,
+                fields=fields,
+                now=_now(now),
+            )
+        )
+
+    def issue_link(
+        self,
+        email: str,
+        *,
+        ttl: int | str | None = None,
+        callback_url: str | None = None,
+        now: datetime | None = None,
+    ) -> IssuedLink:
+        """A new one-time sign-in link for an existing user; nothing is revoked."""
+        from owox_idp.services import links
+
+        lifetime = self.ttl(ttl)
+        return self._write(
+            lambda store: links.issue_link(
+                store, email=email, ttl=lifetime, now=_now(now), callback_url=callback_url
+            )
+        )
+
+    def issue_links_without_password(
+        self,
+        *,
+        role: str | None = None,
+        ttl: int | str | None = None,
+        callback_url: str | None = None,
+        batch_size: int = 500,
+        on_batch: Callable[[Sequence[IssuedLink]], None] | None = None,
+        now: datetime | None = None,
+    ) -> BulkLinksResult:
+        """A link for every user without a password (not banned; with `role`, of that role; "none":
+        without a role), one transaction per `batch_size` users, `on_batch` after each commit."""
+        from owox_idp.services import links
+
+        self._bulk("issue_links_without_password")
+        lifetime = self.ttl(ttl)
+        no_role = role is not None and role.strip().lower() == "none" and "none" not in self.deployment.roles
+        return links.issue_links_without_password(
+            self.env,
+            role=None if no_role else role,
+            no_role=no_role,
+            ttl=lifetime,
+            now=_now(now),
+            callback_url=callback_url,
+            batch_size=batch_size,
+            on_batch=on_batch,
+        )
+
+    def two_factor_unlock(self, email: str, *, now: datetime | None = None) -> UnlockResult:
+        """Lift a two-factor lock-out (too many failed codes) without touching the enrolment."""
+        from owox_idp.services import twofactor
+
+        twofactor.ensure_supported(self.deployment)
+        return self._write(lambda store: twofactor.unlock(store, email=email, now=_now(now)))
+
+    def two_factor_backup_codes(self, email: str, *, now: datetime | None = None) -> BackupCodesResult:
+        """Replace the backup codes (the old ones stop working); the new ones are returned once."""
+        from owox_idp.services import twofactor
+
+        twofactor.ensure_supported(self.deployment)
+        self.settings.require_secrets()
+        return self._write(lambda store: twofactor.replace_backup_codes(store, email=email, now=_now(now)))
 
 
 class _SilentReport:

@@ -48,12 +48,22 @@ def test_recipes_run_verbatim(tmp_path: Path) -> None:
     env["HOME"] = str(tmp_path)
     env["XDG_CONFIG_HOME"] = str(tmp_path / ".config")
     result = subprocess.run(
-        ["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+        ["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ops@example.com created" in result.stdout
     assert "4 users" in result.stdout
     assert "https://data.example.com/auth/magic-link?token=" in result.stdout  # the recovery link
-    links = (tmp_path / "links.jsonl").read_text().splitlines()
-    assert len(links) == 3
-    assert (tmp_path / "links.jsonl").stat().st_mode & 0o077 == 0
+    links = (tmp_path / "links.csv").read_text().splitlines()
+    assert links[0] == "email,magic_link,expires_at" and len(links) == 4  # the re-run kept the links
+    assert (tmp_path / "links.csv").stat().st_mode & 0o077 == 0
+    more = (tmp_path / "more-links.csv").read_text().splitlines()
+    # every user without a password: the two just imported, and those invited before who have not set one
+    assert {line.split(",")[0] for line in more[1:]} >= {"dan@example.com", "erin@example.com"}
+    assert not any(line.startswith("ci-bot@") for line in more)
+    assert (tmp_path / "alice-link.txt").read_text().startswith("https://data.example.com/auth/magic-link?")
+    assert "robert@example.com ['name', 'email']" in result.stdout
+    assert "Unlocked" not in result.stderr and "not locked out" in result.stderr
+    import json
+
+    assert len(json.loads((tmp_path / "dave-codes.json").read_text())["backup_codes"]) == 10

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import sys
 from collections.abc import Sequence
@@ -12,6 +11,7 @@ from typing import IO, TYPE_CHECKING, Annotated, Any
 import typer
 
 from owox_idp.cli.common import JsonOpt, TtlOpt, _admin, _run, _warn_ttl, app, command
+from owox_idp.cli.files import _LinksFile, _open_private
 from owox_idp.errors import IdpError, Interrupted, UsageError
 
 if TYPE_CHECKING:
@@ -28,51 +28,6 @@ FormatOpt = Annotated[
         show_default=False,
     ),
 ]
-
-
-def _open_private(path: str, *, append: bool, overwrite: bool = False, what: str = "file") -> IO[str]:
-    """A text file only its owner can read (0600): created new, never through a symlink, another user's
-    file refused (owox_idp.safefile)."""
-    from owox_idp.safefile import open_private
-
-    handle = open_private(path, append=append, overwrite=overwrite, what=what)
-    assert isinstance(handle, io.TextIOBase)
-    return handle
-
-
-class _LinksFile:
-    """`--links FILE`: `email,magic_link,expires_at` lines, appended (a resumed import keeps the links of
-    the first run), written only after the batch holding them is committed."""
-
-    def __init__(self, path: str, out: Output) -> None:
-        import csv
-
-        self.path = path
-        self.count = 0
-        if path == "-":
-            self._file: IO[str] = out.stdout
-            self._owned = False
-            empty = True
-        else:
-            self._file = _open_private(path, append=True, what="links file")
-            self._owned = True
-            empty = self._file.tell() == 0
-        self._writer = csv.writer(self._file, lineterminator="\n")
-        if empty:
-            self._writer.writerow(["email", "magic_link", "expires_at"])
-
-    def write(self, results: Sequence[RowResult]) -> None:
-        from owox_idp.clock import iso
-
-        for r in results:
-            if r.magic_link:
-                self._writer.writerow([r.email, r.magic_link, iso(r.expires_at)])
-                self.count += 1
-        self._file.flush()
-
-    def close(self) -> None:
-        if self._owned:
-            self._file.close()
 
 
 class _ImportReport:

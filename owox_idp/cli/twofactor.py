@@ -1,4 +1,4 @@
-"""The two-factor commands: `idp 2fa enable`, `idp 2fa disable`, `idp 2fa status`."""
+"""The two-factor commands: `idp 2fa enable`, `disable`, `status`, `unlock`, `backup-codes`."""
 
 from __future__ import annotations
 
@@ -6,12 +6,18 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from owox_idp.cli.common import EmailArg, JsonOpt, YesOpt, _confirm, command, twofa_app
+from owox_idp.cli.common import EmailArg, JsonOpt, YesOpt, _confirm, _iso, command, twofa_app
 
 if TYPE_CHECKING:
     from owox_idp.api import Admin
     from owox_idp.output import Output
-    from owox_idp.services.twofactor import DisableResult, EnrolResult, TwoFactorStatus
+    from owox_idp.services.twofactor import (
+        BackupCodesResult,
+        DisableResult,
+        EnrolResult,
+        TwoFactorStatus,
+        UnlockResult,
+    )
 
 
 @twofa_app.command("enable")
@@ -88,3 +94,34 @@ def status_cmd(ctx: typer.Context, email: EmailArg, json_: JsonOpt = False) -> N
         return result
 
     command(ctx, call)
+
+
+@twofa_app.command("unlock")
+def unlock_cmd(ctx: typer.Context, email: EmailArg, json_: JsonOpt = False) -> None:
+    """Lift a two-factor lock-out (too many wrong codes); the enrolment and backup codes stay."""
+
+    def render(out: Output, admin: Admin, result: UnlockResult) -> None:
+        if not result.changed:
+            out.message(f"{result.email} is not locked out of two-factor; nothing changed.")
+            return
+        until = f" (locked until {_iso(result.locked_until)})" if result.locked_until else ""
+        out.message(
+            f"Unlocked two-factor for {result.email}{until}: {result.failed_verification_count or 0} failed "
+            "attempt(s) forgotten; they can sign in with a code again."
+        )
+
+    command(ctx, lambda admin, out: admin.two_factor_unlock(email), render, json_=json_)
+
+
+@twofa_app.command("backup-codes")
+def backup_codes_cmd(ctx: typer.Context, email: EmailArg, json_: JsonOpt = False) -> None:
+    """Replace a user's backup codes (the old ones stop working); prints the new ones, once."""
+
+    def render(out: Output, admin: Admin, result: BackupCodesResult) -> None:
+        out.message(
+            f"New backup codes for {result.email}; the {result.replaced} unused old one(s) stop working:"
+        )
+        out.result("backup codes: " + " ".join(result.backup_codes))
+        out.message("These are shown only once: hand them to the user over a safe channel.")
+
+    command(ctx, lambda admin, out: admin.two_factor_backup_codes(email), render, json_=json_)

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         DeleteResult,
         ResetResult,
         RoleResult,
+        UpdateUserResult,
         UserDetails,
     )
 
@@ -61,11 +62,21 @@ def add_user_cmd(
             "--callback-url", help="better-auth flavor: where the link lands (default /).", show_default=False
         ),
     ] = None,
+    no_link: Annotated[
+        bool,
+        typer.Option("--no-link", help="With --password-stdin: issue no sign-in link (service accounts)."),
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Create a user with a role and print a one-time magic link (and store a password if given)."""
 
     def call(admin: Admin, out: Output) -> AddUserResult:
+        from owox_idp.errors import UsageError
+
+        if no_link and not password_stdin:
+            raise UsageError(
+                "--no-link needs --password-stdin: without a password or a link the user could never sign in"
+            )
         lifetime = admin.ttl(ttl)
         password = _read_password() if password_stdin else None
         result = admin.add_user(
@@ -76,8 +87,9 @@ def add_user_cmd(
             ttl=lifetime,
             if_missing=if_missing,
             callback_url=callback_url,
+            no_link=no_link,
         )
-        if result.created:
+        if result.created and result.magic_link:
             _warn_ttl(out, admin, lifetime)
         return result
 
@@ -89,7 +101,8 @@ def add_user_cmd(
             f"Created {result.email} with role {result.role}"
             + (" and a password." if result.has_password else ".")
         )
-        if result.magic_link is None:  # a server without magic links: the password is the way in
+        if result.magic_link is None:
+            out.message("No sign-in link was issued (--no-link): they sign in with the password.")
             return
         out.message(f"One-time sign-in link (expires {_iso(result.expires_at)}):")
         out.result(result.magic_link)
@@ -270,7 +283,10 @@ def delete_user_cmd(
 def list_users_cmd(
     ctx: typer.Context,
     role: Annotated[
-        str | None, typer.Option("--role", help="Only users with this role.", show_default=False)
+        str | None,
+        typer.Option(
+            "--role", help="Only users with this role (none: users without one).", show_default=False
+        ),
     ] = None,
     search: Annotated[
         str | None, typer.Option("--search", help="Substring of email or name.", show_default=False)
@@ -279,28 +295,76 @@ def list_users_cmd(
         bool | None,
         typer.Option("--banned/--not-banned", help="Only banned (or not banned) users.", show_default=False),
     ] = None,
+    verified: Annotated[
+        bool | None,
+        typer.Option(
+            "--verified/--unverified",
+            help="Only users whose email is (or is not) verified.",
+            show_default=False,
+        ),
+    ] = None,
+    sort: Annotated[str, typer.Option("--sort", help="created, email or name.")] = "created",
+    asc: Annotated[
+        bool, typer.Option("--asc", help="Ascending (default: descending, newest first).")
+    ] = False,
     limit: Annotated[
         int | None,
         typer.Option("--limit", help="At most this many (default 100 on a terminal).", show_default=False),
     ] = None,
     offset: Annotated[int, typer.Option("--offset", help="Skip this many.")] = 0,
     after: AfterOpt = None,
+    count: Annotated[
+        bool, typer.Option("--count", help="Print only how many users match (paging is ignored).")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the emails, one a line.")] = False,
     json_: JsonOpt = False,
 ) -> None:
     """List users, newest first."""
     page: int | None = None
 
-    def call(admin: Admin, out: Output) -> list[Any]:
+    def call(admin: Admin, out: Output) -> Any:
         nonlocal page
-        page = limit if limit is not None else (100 if out.stdout_tty and not json_ else None)
+        from owox_idp.errors import UsageError
+
+        if count and quiet:
+            raise UsageError("use --count or --quiet, not both")
+        if quiet and json_:
+            raise UsageError("use --quiet or --json, not both")
+        if count:
+            total = admin.count_users(role=role, search=search, banned=banned, verified=verified)
+            return {"count": total}
+        default_page = 100 if out.stdout_tty and not json_ and not quiet else None
+        page = limit if limit is not None else default_page
         rows = admin.list_users(
-            role=role, search=search, banned=banned, limit=page, offset=offset, after=after
+            role=role,
+            search=search,
+            banned=banned,
+            verified=verified,
+            limit=page,
+            offset=offset,
+            after=after,
+            sort=sort,
+            ascending=asc,
         )
-        if json_ and (next_page := _next_page(rows, page)):
+        if (json_ or quiet) and (next_page := _next(rows)):
             out.message(next_page)
         return rows
 
-    def render(out: Output, admin: Admin, rows: list[Any]) -> None:
+    def _next(rows: list[Any]) -> str | None:
+        if sort == "created":
+            return _next_page(rows, page)
+        if page is None or len(rows) < page:
+            return None
+        return f"Next page: --offset {offset + page}"
+
+    def render(out: Output, admin: Admin, rows: Any) -> None:
+        if count:
+            out.result(str(rows["count"]))
+            return
+        if quiet:
+            for u in rows:
+                out.result(u.email)
+            return
         out.table(
             ["email", "name", "role", "password", "banned", "2fa", "created"],
             [
@@ -308,10 +372,91 @@ def list_users_cmd(
                 for u in rows
             ],
         )
-        if next_page := _next_page(rows, page):
+        if next_page := _next(rows):
             out.message(f"Showing {page}. {next_page}")
 
     command(ctx, call, render, json_=json_)
+
+
+@app.command("update-user")
+def update_user_cmd(
+    ctx: typer.Context,
+    email: EmailArg,
+    name: Annotated[str | None, typer.Option("--name", help="The display name.", show_default=False)] = None,
+    new_email: Annotated[
+        str | None,
+        typer.Option(
+            "--email", help="A new email (lower-cased; refused if another user has it).", show_default=False
+        ),
+    ] = None,
+    verified: Annotated[
+        bool | None,
+        typer.Option("--verified/--unverified", help="Mark the email verified (or not).", show_default=False),
+    ] = None,
+    image: Annotated[
+        str | None, typer.Option("--image", help="The profile image URL ('' clears it).", show_default=False)
+    ] = None,
+    field: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--field",
+            help="NAME=VALUE: an additional column of the user table, written with the column's type "
+            "(an empty VALUE is NULL); repeatable.",
+            show_default=False,
+        ),
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Edit a user's name, email, verified flag, image or additional fields; prints the user record."""
+
+    def call(admin: Admin, out: Output) -> UpdateUserResult:
+        from owox_idp.errors import UsageError
+
+        fields = _parse_fields(field or [])
+        if name is None and new_email is None and verified is None and image is None and not fields:
+            raise UsageError(
+                "nothing to change: give --name, --email, --verified/--unverified, --image or --field"
+            )
+        return admin.update_user(
+            email, name=name, new_email=new_email, verified=verified, image=image, fields=fields
+        )
+
+    def render(out: Output, admin: Admin, result: UpdateUserResult) -> None:
+        if not result.changed:
+            out.message(f"{result.user.email}: nothing changed.")
+        else:
+            what = ", ".join(c.replace("_", " ") for c in result.changed)
+            out.message(f"Updated {result.user.email}: {what}.")
+            if result.previous_email:
+                out.message(
+                    f"The email changed from {result.previous_email}; "
+                    f"{result.links_revoked} pending link(s) of the old address revoked."
+                )
+        out.fields(
+            [
+                (k.replace("_", " "), "-" if v is None else v)
+                for k, v in result.to_json().items()
+                if k not in ("changed", "previous_email", "links_revoked", "fields")
+            ]
+            + [(k, "-" if v is None else v) for k, v in result.to_json()["fields"].items()]
+        )
+
+    command(ctx, call, render, json_=json_)
+
+
+def _parse_fields(items: list[str]) -> dict[str, Any]:
+    from owox_idp.errors import UsageError
+
+    fields: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UsageError(f"--field {item!r}: expected NAME=VALUE")
+        if key in fields:
+            raise UsageError(f"--field {key} is given twice")
+        fields[key] = value
+    return fields
 
 
 @app.command("show-user")

@@ -58,9 +58,17 @@ class Part:
             return literal(value, DateTime(timezone=True))
         return literal(value, BADate())
 
-    def after(self, table: Table, cursor: tuple[datetime, str]) -> list[ColumnElement[bool]]:
-        """Keyset paging, newest first: the rows strictly after (createdAt, id) of the last row seen."""
+    def after(
+        self, table: Table, cursor: tuple[datetime, str], *, ascending: bool = False
+    ) -> list[ColumnElement[bool]]:
+        """Keyset paging, newest first (oldest first with `ascending`): the rows strictly after
+        (createdAt, id) of the last row seen."""
         created = self.keyset_date(cursor[0])
+        if ascending:
+            return [
+                table.c.createdAt >= created,
+                or_(table.c.createdAt > created, table.c.id > cursor[1]),
+            ]
         return [
             table.c.createdAt <= created,  # the range bound an index on (createdAt, id) can use
             or_(table.c.createdAt < created, table.c.id < cursor[1]),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 
 from owox_idp.models import TwoFactorRow
 from owox_idp.repository.base import Part
@@ -50,3 +50,13 @@ class TwoFactorRepository(Part):
             return 0
         tf = self.t["twoFactor"]
         return self.conn.execute(delete(tf).where(tf.c.userId == user_id)).rowcount
+
+    def reset_failures(self, user_id: str) -> int:
+        """failedVerificationCount 0 and lockedUntil NULL, as the server's resetTwoFactorFailures."""
+        tf = self.t["twoFactor"]
+        stmt = update(tf).where(tf.c.userId == user_id).values(failedVerificationCount=0, lockedUntil=None)
+        return self.conn.execute(stmt).rowcount
+
+    def set_backup_codes(self, user_id: str, stored: str) -> int:
+        tf = self.t["twoFactor"]
+        return self.conn.execute(update(tf).where(tf.c.userId == user_id).values(backupCodes=stored)).rowcount

@@ -42,6 +42,10 @@ class UserFilter:
     limit: int | None = None
     offset: int = 0
     after: tuple[datetime, str] | None = None  # keyset cursor: (createdAt, id) of the last row seen
+    verified: bool | None = None
+    no_role: bool = False  # only users without a role (OWOX: no member row in the organization)
+    sort: str = "created"  # created | email | name
+    ascending: bool = False
 
 
 class UserRepository(Part):
@@ -125,9 +129,8 @@ class UserRepository(Part):
         row = self.conn.execute(self._select().where(u.c.id == user_id)).mappings().first()
         return self._to_user(row) if row else None
 
-    def query(self, flt: UserFilter) -> list[User]:
+    def _conditions(self, flt: UserFilter) -> list[ColumnElement[bool]]:
         u = self.t["user"]
-        stmt = self._select()
         conds: list[ColumnElement[bool]] = []
         if flt.search:
             pattern = f"%{escape_like(flt.search.lower())}%"
@@ -139,18 +142,41 @@ class UserRepository(Part):
             )
         if flt.role is not None:
             conds.append(self.roles.has_role(u, flt.role))
+        if flt.no_role:
+            conds.append(self.roles.has_no_role(u))
         if flt.banned is not None:
             conds.append(self.bans.banned(u) if flt.banned else self.bans.not_banned(u))
+        if flt.verified is not None:
+            conds.append(u.c.emailVerified == flt.verified)
+        return conds
+
+    def query(self, flt: UserFilter) -> list[User]:
+        u = self.t["user"]
+        stmt = self._select()
+        conds = self._conditions(flt)
         if flt.after is not None:
-            conds += self.after(u, flt.after)
+            conds += self.after(u, flt.after, ascending=flt.ascending)
         if conds:
             stmt = stmt.where(and_(*conds))
-        stmt = stmt.order_by(u.c.createdAt.desc(), u.c.id.desc())
+        key = {"created": u.c.createdAt, "email": u.c.email, "name": u.c.name}[flt.sort]
+        if flt.ascending:
+            stmt = stmt.order_by(key.asc(), u.c.id.asc())
+        else:
+            stmt = stmt.order_by(key.desc(), u.c.id.desc())
         if flt.limit is not None:
             stmt = stmt.limit(flt.limit)
         if flt.offset:
             stmt = stmt.offset(flt.offset)
         return [self._to_user(r) for r in self.conn.execute(stmt).mappings()]
+
+    def count_matching(self, flt: UserFilter) -> int:
+        """How many users match the filter's conditions (its paging is ignored)."""
+        u = self.t["user"]
+        stmt = select(func.count()).select_from(u)
+        conds = self._conditions(flt)
+        if conds:
+            stmt = stmt.where(and_(*conds))
+        return int(self.conn.execute(stmt).scalar_one())
 
     def by_emails(self, emails: Sequence[str], *, chunk: int = 500) -> dict[str, User]:
         """Existing users whose stored email is one of `emails` (lower-case), keyed by lower-case email;
@@ -181,6 +207,74 @@ class UserRepository(Part):
             stmt = stmt.where(self.roles.has_role(u, role))
         stmt = stmt.order_by(u.c.id).limit(limit)
         return [self._to_user(r) for r in self.conn.execute(stmt).mappings()]
+
+    def page_without_password(
+        self, after_id: str | None, *, limit: int, role: str | None, no_role: bool = False
+    ) -> list[User]:
+        """One keyset page (primary-key order) of users without a password, banned ones included (the
+        caller decides about them)."""
+        u = self.t["user"]
+        a = self.t["account"]
+        no_password = ~exists().where(
+            a.c.userId == u.c.id, a.c.providerId == CREDENTIAL, a.c.password.is_not(None), a.c.password != ""
+        )
+        stmt = self._select().where(no_password)
+        if after_id is not None:
+            stmt = stmt.where(u.c.id > after_id)
+        if role is not None:
+            stmt = stmt.where(self.roles.has_role(u, role))
+        if no_role:
+            stmt = stmt.where(self.roles.has_no_role(u))
+        stmt = stmt.order_by(u.c.id).limit(limit)
+        return [self._to_user(r) for r in self.conn.execute(stmt).mappings()]
+
+    def image(self, user_id: str) -> str | None:
+        u = self.t["user"]
+        value = self.conn.execute(select(u.c.image).where(u.c.id == user_id)).scalar()
+        return None if value is None else str(value)
+
+    def email_taken(self, email: str, *, other_than: str) -> bool:
+        """Whether another user's stored email is `email` (compared lower-case, as rows of other tools
+        may keep mixed case)."""
+        u = self.t["user"]
+        stmt = select(u.c.id).where(func.lower(u.c.email) == email.lower(), u.c.id != other_than).limit(1)
+        return self.conn.execute(stmt).first() is not None
+
+    # ------------------------------------------------------------------ additional columns
+    def catalog_table(self) -> Any:
+        """The user table as the database's catalog shows it (every column, with its type), or None."""
+        from owox_idp.db.discover import read_catalog
+
+        return read_catalog(self.conn).tables.get(self.t["user"].name)
+
+    def update_columns(self, user_id: str, values: dict[str, tuple[Any, Any]]) -> None:
+        """Write columns the layout does not model: {physical name: (value, SQLAlchemy type)}."""
+        from sqlalchemy import column, table
+
+        if not values:
+            return
+        u = self.t["user"]
+        extra = table(u.name, column(u.c.id.name), *(column(n, type_) for n, (_, type_) in values.items()))
+        self.conn.execute(
+            update(extra)
+            .where(extra.c[u.c.id.name] == user_id)
+            .values({extra.c[n]: value for n, (value, _) in values.items()})
+        )
+
+    def column_values(self, user_id: str, columns: dict[str, Any]) -> dict[str, Any]:
+        """Columns the layout does not model, read back: {physical name: SQLAlchemy type} -> values."""
+        from sqlalchemy import column, table
+
+        if not columns:
+            return {}
+        u = self.t["user"]
+        extra = table(u.name, column(u.c.id.name), *(column(n, t) for n, t in columns.items()))
+        row = (
+            self.conn.execute(select(*(extra.c[n] for n in columns)).where(extra.c[u.c.id.name] == user_id))
+            .mappings()
+            .first()
+        )
+        return dict(row) if row else {}
 
     # ------------------------------------------------------------------ writing users
     def insert(self, values: dict[str, Any]) -> str:

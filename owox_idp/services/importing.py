@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from owox_idp.clock import now as clock_now
 from owox_idp.errors import InvalidInput, Refused, UsageError
 from owox_idp.services.hashing import ParallelHasher
+from owox_idp.services.links import LinkMaker
 from owox_idp.services.reading import IMPORT_COLUMNS, InputRow
 from owox_idp.validation import normalize_email
 
@@ -305,54 +306,6 @@ def _guard_batch(store: Store, batch: list[_Row]) -> None:
         )
 
 
-class _LinkMaker:
-    """Magic links for many users: the same verification rows as `links.issue` (both the 1.4-1.6 and the
-    1.7 form), built without a round trip each. The URL comes from `links.build_url` once per role and is
-    reused with each user's token: in the owox flavor that URL carries OWOX's role token, which costs an
-    scrypt to encrypt (about 50 ms), identical for every user of that role. It is rebuilt every few
-    minutes, since it expires an hour after it was made."""
-
-    PLACEHOLDER = "TOKENPLACEHOLDERTOKENPLACEHOLDER"  # letters only, as a real token: encoded as-is
-    REFRESH = 300
-
-    def __init__(self, dep: Deployment, *, ttl: int, callback_url: str | None) -> None:
-        self.dep = dep
-        self.ttl = ttl
-        self.callback_url = callback_url
-        self._templates: dict[str | None, tuple[float, str]] = {}
-
-    def _template(self, role: str | None) -> str:
-        import time
-
-        from owox_idp.services import links
-
-        cached = self._templates.get(role)
-        if cached is None or time.monotonic() - cached[0] > self.REFRESH:
-            url = links.build_url(self.dep, self.PLACEHOLDER, role, callback_url=self.callback_url)
-            cached = self._templates[role] = (time.monotonic(), url)
-        return cached[1]
-
-    def issue(
-        self, email: str, role: str | None, now: datetime
-    ) -> tuple[str, datetime, list[dict[str, Any]]]:
-        from owox_idp.clock import after
-        from owox_idp.crypto.random import magic_link_token
-        from owox_idp.services import links
-
-        token = magic_link_token()
-        url = self._template(role).replace(self.PLACEHOLDER, token, 1)
-        expires = after(self.ttl, start=now)
-        rows = links.link_rows(
-            email,
-            token,
-            expires=expires,
-            now=now,
-            new_id=self.dep.new_id,
-            token_storage=self.dep.settings.magic_link_store_token,
-        )
-        return url, expires, rows
-
-
 def _prior_links(store: Store, emails: set[str]) -> dict[str, list[str]]:
     """Ids of the magic-link rows (any version's form, live or expired) already issued to these emails:
     one pass over the verification table instead of a LIKE scan per user."""
@@ -388,7 +341,7 @@ def _write_batch(
     *,
     hashes: dict[int, str],
     prior_links: dict[str, list[str]],
-    link_maker: _LinkMaker | None,
+    link_maker: LinkMaker | None,
     now: datetime,
     number: int,
 ) -> None:
@@ -466,7 +419,7 @@ def import_users(
     elif options.links:  # a server without links (the Rust port) refuses here, before any batch
         from owox_idp.services import links
 
-        links.build_url(dep, _LinkMaker.PLACEHOLDER, None, callback_url=options.callback_url)
+        links.build_url(dep, links.LinkMaker.PLACEHOLDER, None, callback_url=options.callback_url)
 
     seen: dict[str, int] = {}
     planned = [_check_row(row, dep, seen) for row in rows]
@@ -499,7 +452,7 @@ def import_users(
             else None
         )
         link_maker = (
-            _LinkMaker(dep, ttl=options.ttl, callback_url=options.callback_url) if options.links else None
+            LinkMaker(dep, ttl=options.ttl, callback_url=options.callback_url) if options.links else None
         )
         pending: list[_Row] = []
         batch: list[_Row] = []

@@ -9,17 +9,21 @@ version is off; each server consumes its own row and the other one simply expire
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from owox_idp.clock import after
+from owox_idp.clock import after, iso
 from owox_idp.crypto.random import generate_id, magic_link_token
+from owox_idp.errors import ConfigError, Refused, UserNotFound
 from owox_idp.models import Verification
+from owox_idp.validation import normalize_email
 
 if TYPE_CHECKING:
+    from owox_idp.context import Env
     from owox_idp.deployment import Deployment
+    from owox_idp.models import User
     from owox_idp.repository import Store
 
 PREFIX_17 = "magic-link:"
@@ -166,3 +170,191 @@ def count_links(store: Store, now: datetime) -> tuple[int, int]:
         else:
             expired += 1
     return pending, expired
+
+
+class LinkMaker:
+    """Magic links for many users: the same verification rows as `links.issue` (both the 1.4-1.6 and the
+    1.7 form), built without a round trip each. The URL comes from `links.build_url` once per role and is
+    reused with each user's token: in the owox flavor that URL carries OWOX's role token, which costs an
+    scrypt to encrypt (about 50 ms), identical for every user of that role. It is rebuilt every few
+    minutes, since it expires an hour after it was made."""
+
+    PLACEHOLDER = "TOKENPLACEHOLDERTOKENPLACEHOLDER"  # letters only, as a real token: encoded as-is
+    REFRESH = 300
+
+    def __init__(self, dep: Deployment, *, ttl: int, callback_url: str | None) -> None:
+        self.dep = dep
+        self.ttl = ttl
+        self.callback_url = callback_url
+        self._templates: dict[str | None, tuple[float, str]] = {}
+
+    def _template(self, role: str | None) -> str:
+        import time
+
+        from owox_idp.services import links
+
+        cached = self._templates.get(role)
+        if cached is None or time.monotonic() - cached[0] > self.REFRESH:
+            url = links.build_url(self.dep, self.PLACEHOLDER, role, callback_url=self.callback_url)
+            cached = self._templates[role] = (time.monotonic(), url)
+        return cached[1]
+
+    def issue(
+        self, email: str, role: str | None, now: datetime
+    ) -> tuple[str, datetime, list[dict[str, Any]]]:
+        from owox_idp.clock import after
+        from owox_idp.crypto.random import magic_link_token
+        from owox_idp.services import links
+
+        token = magic_link_token()
+        url = self._template(role).replace(self.PLACEHOLDER, token, 1)
+        expires = after(self.ttl, start=now)
+        rows = links.link_rows(
+            email,
+            token,
+            expires=expires,
+            now=now,
+            new_id=self.dep.new_id,
+            token_storage=self.dep.settings.magic_link_store_token,
+        )
+        return url, expires, rows
+
+
+# ----------------------------------------------------------------------------- `idp issue-link`
+
+
+@dataclass
+class IssuedLink:
+    """A link `idp issue-link` issued (one user, or one row of the bulk form)."""
+
+    user_id: str
+    email: str
+    role: str | None
+    magic_link: str
+    expires_at: datetime
+    has_password: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "user_id": self.user_id,
+            "email": self.email,
+            "role": self.role,
+            "has_password": self.has_password,
+            "magic_link": self.magic_link,
+            "expires_at": iso(self.expires_at),
+        }
+
+
+@dataclass
+class BulkLinksResult:
+    """`idp issue-link --without-password`: how many links went out, and who was passed over."""
+
+    issued: int = 0
+    banned_skipped: int = 0
+    links: list[IssuedLink] = field(default_factory=list)
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [link.to_json() for link in self.links]
+
+
+def ensure_links_verified(dep: Deployment) -> None:
+    """A link needs the server's magic-link plugin; without it idp would print a link nobody accepts."""
+    if not dep.plugins.magic_link:
+        raise ConfigError(
+            "the deployment's server does not verify magic links (the magic-link plugin is not in its "
+            "plugin set): a link would not sign anyone in",
+            hint="give the user a password with `idp reset-password EMAIL --password-stdin`, or add "
+            "magic-link to IDP_PLUGINS if the server has the plugin",
+        )
+
+
+def _link_role(dep: Deployment, user: User) -> str:
+    # OWOX's success page writes the link's role into the member row: the user keeps the role they have
+    # (a user without one gets the least privileged, as reset-password does)
+    return user.role or dep.default_role
+
+
+def _refuse_banned(user: User) -> None:
+    if user.banned:
+        raise Refused(
+            f"{user.email} is banned: a link would sign them in (or, on OWOX's server, undo the ban)",
+            hint=f"lift the ban first with `idp unban {user.email}`",
+        )
+
+
+def issue_link(
+    store: Store, *, email: str, ttl: int, now: datetime, callback_url: str | None = None
+) -> IssuedLink:
+    """A new one-time link for an existing user, as OWOX's "Generate Magic Link" does: nothing is
+    revoked, neither their sessions nor the links already pending (each works once, until it expires)."""
+    dep = store.deployment
+    ensure_links_verified(dep)
+    if dep.flavor.link_needs_secret:
+        dep.settings.require_secrets()
+    user = store.users.find_by_email(normalize_email(email))
+    if user is None:
+        raise UserNotFound(email.strip().lower())
+    _refuse_banned(user)
+    role = _link_role(dep, user)
+    link = issue(store, email=user.email, role=role, ttl=ttl, now=now, callback_url=callback_url)
+    warnings = []
+    if not user.email_verified:
+        # better-auth/src/plugins/magic-link/index.ts: a user whose email is not verified goes through
+        # revokeUnprovenAccountAccess when the link is opened (password and sessions removed)
+        warnings.append(
+            f"{user.email} has an unverified email: opening the link removes their password and ends their "
+            f"sessions (Better Auth's revokeUnprovenAccountAccess); `idp update-user {user.email} --verified` "
+            "first keeps them"
+        )
+    return IssuedLink(user.id, user.email, user.role, link.url, link.expires_at, user.has_password, warnings)
+
+
+def issue_links_without_password(
+    env: Env,
+    *,
+    role: str | None,
+    no_role: bool = False,
+    ttl: int,
+    now: datetime,
+    callback_url: str | None = None,
+    batch_size: int = 500,
+    on_batch: Callable[[Sequence[IssuedLink]], None] | None = None,
+) -> BulkLinksResult:
+    """A link for every user without a password (and, with `role`, with that role; with `no_role`,
+    without a role), written as `import --links` writes them: one transaction per batch of users, in
+    primary-key order, `on_batch` called after each commit. Banned users are passed over (counted), and
+    nothing is revoked."""
+    dep = env.deployment
+    ensure_links_verified(dep)
+    if dep.flavor.link_needs_secret:
+        dep.settings.require_secrets()
+    if role is not None:
+        role = dep.normalize_role(role)
+    maker = LinkMaker(dep, ttl=ttl, callback_url=callback_url)
+    result = BulkLinksResult()
+    after_id: str | None = None
+    while True:
+        with env.store(write=True) as store:
+            page = store.users.page_without_password(after_id, limit=batch_size, role=role, no_role=no_role)
+            if not page:
+                break
+            after_id = page[-1].id
+            batch: list[IssuedLink] = []
+            rows: list[dict[str, Any]] = []
+            for user in page:
+                if user.banned:
+                    result.banned_skipped += 1
+                    continue
+                user_role = _link_role(dep, user)
+                url, expires, link_rows_ = maker.issue(user.email, user_role, now)
+                rows += link_rows_
+                batch.append(IssuedLink(user.id, user.email, user.role, url, expires))
+            store.verifications.insert_rows("verification", rows)
+        result.issued += len(batch)
+        result.links += batch
+        if on_batch is not None:
+            on_batch(batch)
+        if len(page) < batch_size:
+            break
+    return result

@@ -328,7 +328,7 @@ def status(store: Store, *, email: str, now: datetime) -> TwoFactorStatus:
     elif not user.two_factor_enabled:
         notes.append("the row is not used: user.twoFactorEnabled is off, so sign-in asks for no code")
     if locked_until is not None:
-        notes.append(f"TOTP is locked after {failed} failed attempt(s); `idp 2fa disable` lifts it")
+        notes.append(f"TOTP is locked after {failed} failed attempt(s); `idp 2fa unlock` lifts it")
     return TwoFactorStatus(
         user_id=user.id,
         email=user.email,
@@ -342,3 +342,103 @@ def status(store: Store, *, email: str, now: datetime) -> TwoFactorStatus:
         problem=problem,
         notes=notes,
     )
+
+
+# ----------------------------------------------------------------------------- unlock, backup codes
+
+
+@dataclass
+class UnlockResult:
+    user_id: str
+    email: str
+    changed: bool
+    failed_verification_count: int | None  # before the unlock
+    locked_until: datetime | None  # before the unlock (None: it was not locked)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "user_id": self.user_id,
+            "email": self.email,
+            "changed": self.changed,
+            "failed_verification_count": self.failed_verification_count,
+            "locked_until": iso(self.locked_until),
+            "locked": False,
+        }
+
+
+@dataclass
+class BackupCodesResult:
+    user_id: str
+    email: str
+    backup_codes: list[str]
+    replaced: int  # how many unused codes stopped working
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "user_id": self.user_id,
+            "email": self.email,
+            "backup_codes": self.backup_codes,
+            "replaced": self.replaced,
+        }
+
+
+def _require_enrolment(store: Store, user: User) -> TwoFactorRow:
+    row = store.two_factor.get(user.id)
+    if row is None:
+        from owox_idp.errors import NotFound
+
+        raise NotFound(
+            f"{user.email} has no two-factor enrolment", hint=f"enrol them with `idp 2fa enable {user.email}`"
+        )
+    return row
+
+
+def unlock(store: Store, *, email: str, now: datetime) -> UnlockResult:
+    """Lift the account lock of Better Auth 1.6+ (accountLockout: `failedVerificationCount` reaching
+    `maxFailedAttempts` sets `lockedUntil`), exactly as a successful verification does
+    (better-auth/src/plugins/two-factor/verify-two-factor.ts, resetTwoFactorFailures). The enrolment,
+    trusted devices and pending challenges stay."""
+    dep = store.deployment
+    ensure_supported(dep)
+    user = require_user(store, email)
+    _require_enrolment(store, user)
+    lock = store.two_factor.get_lock(user.id)
+    if lock is None:
+        raise ConfigError(
+            "this server version has no two-factor lock-out (the twoFactor table has no "
+            "failedVerificationCount/lockedUntil columns, as in Better Auth 1.4): there is nothing to unlock",
+            hint="IDP_BETTER_AUTH_SERVER_VERSION says which version the server runs",
+        )
+    failed, locked_until = lock
+    changed = bool(failed) or locked_until is not None
+    if changed:
+        store.two_factor.reset_failures(user.id)
+    shown_until = locked_until if locked_until is not None and locked_until > now else None
+    return UnlockResult(user.id, user.email, changed, failed, shown_until)
+
+
+def replace_backup_codes(store: Store, *, email: str, now: datetime) -> BackupCodesResult:
+    """New backup codes, stored as the server stores them (better-auth/src/plugins/two-factor/
+    backup-codes/index.ts, encodeBackupCodes: JSON.stringify, encrypted with the secret by default, plain
+    JSON with `storeBackupCodes: "plain"`, kept as the row has it); the old ones stop working. The TOTP
+    secret must decrypt with the configured secret, else the server could not read the new codes."""
+    from owox_idp.crypto.symmetric import DecryptionError, decrypt, encrypt
+    from owox_idp.crypto.totp import generate_backup_codes
+
+    del now
+    dep = store.deployment
+    ensure_supported(dep)
+    secrets = dep.settings.require_secrets()
+    user = require_user(store, email)
+    row = _require_enrolment(store, user)
+    decrypt_secret(row, secrets, email=user.email)  # exit 6 before writing: another server's secret
+    old = decrypt_backup_codes(row, secrets, email=user.email)
+    try:
+        decrypt(row.backup_codes, secrets)
+        encrypted = True
+    except DecryptionError:
+        encrypted = False  # read as plain JSON above
+    codes = generate_backup_codes()
+    text = json.dumps(codes, separators=(",", ":"))
+    store.two_factor.set_backup_codes(user.id, encrypt(text, secrets) if encrypted else text)
+    return BackupCodesResult(user.id, user.email, codes, len(old))

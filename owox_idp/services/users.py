@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from owox_idp.clock import after, iso
-from owox_idp.errors import InvalidInput, Refused, UserExists, UserNotFound
+from owox_idp.errors import Conflict, InvalidInput, Refused, UsageError, UserExists, UserNotFound
 from owox_idp.models import User
 from owox_idp.repository import UserFilter
 from owox_idp.services import links
@@ -289,6 +289,7 @@ def add_user(
     now: datetime,
     callback_url: str | None = None,
     fields: dict[str, str] | None = None,
+    no_link: bool = False,
 ) -> AddUserResult:
     from owox_idp.validation import validate_name, validate_url
 
@@ -299,8 +300,14 @@ def add_user(
         validate_name(name)
     if callback_url is not None:
         validate_url(callback_url, what="--callback-url")
+    if no_link and password is None:
+        raise UsageError(
+            "--no-link needs a password (--password-stdin): without either the user could never sign in",
+            hint="leave out --no-link to print a one-time sign-in link",
+        )
     password_hash = _hash(store, password) if password is not None else None
-    require_link_secret(store)
+    if not no_link:
+        require_link_secret(store)
 
     existing = store.users.find_by_email(email)
     if existing is not None:
@@ -316,8 +323,8 @@ def add_user(
     dep.flavor.assign_new_roles(store, [(user_id, role)], now)
     if password_hash is not None:
         store.users.store_password(user_id, password_hash, now)
-    revoked = links.revoke_links(store, email)
-    if password_hash is not None and not dep.flavor.issues_links:
+    revoked = links.revoke_links(store, email)  # a former user's links of that address never sign in
+    if no_link or (password_hash is not None and not dep.flavor.issues_links):
         return AddUserResult(user_id, email, role, True, None, None, True, revoked)
     # without a password on a server that has no links, the flavor refuses here (nothing is committed)
     link = links.issue(store, email=email, role=role, ttl=ttl, now=now, callback_url=callback_url)
@@ -488,32 +495,65 @@ def delete_user(store: Store, *, email: str, force: bool, now: datetime) -> Dele
     return DeleteResult(user.id, user.email, deleted, removed)
 
 
-def list_users(
+SORTS = ("created", "email", "name")
+
+
+def user_filter(
     store: Store,
     *,
     role: str | None = None,
     search: str | None = None,
     banned: bool | None = None,
+    verified: bool | None = None,
     limit: int | None = None,
     offset: int = 0,
     cursor: str | None = None,
-) -> list[User]:
+    sort: str = "created",
+    ascending: bool = False,
+) -> UserFilter:
+    """The filter of `list-users`: `role` "none" means users without a role (unless a role has that
+    name); keyset paging (`cursor`) follows the creation date only."""
     from owox_idp.validation import validate_limit, validate_offset, validate_text
 
-    if role is not None:
-        role = store.deployment.normalize_role(role)
     validate_limit(limit)
     validate_offset(offset)
     if search is not None:
         validate_text(search, what="--search")
+    dep = store.deployment
+    no_role = role is not None and role.strip().lower() == "none" and "none" not in dep.roles
+    if role is not None and not no_role:
+        role = dep.normalize_role(role)
+    if sort not in SORTS:
+        raise InvalidInput(f"unknown --sort {sort!r}: use {', '.join(SORTS)}")
     if limit is not None and limit < 1:
         raise InvalidInput("--limit must be at least 1")
     if offset < 0:
         raise InvalidInput("--offset cannot be negative")
+    if cursor is not None and sort != "created":
+        raise UsageError(f"--after pages by creation date: with --sort {sort}, page with --offset")
     after_row = parse_cursor(cursor) if cursor is not None else None
-    return store.users.query(
-        UserFilter(role=role, search=search, banned=banned, limit=limit, offset=offset, after=after_row)
+    return UserFilter(
+        role=None if no_role else role,
+        no_role=no_role,
+        search=search,
+        banned=banned,
+        verified=verified,
+        limit=limit,
+        offset=offset,
+        after=after_row,
+        sort=sort,
+        ascending=ascending,
     )
+
+
+def list_users(store: Store, **criteria: Any) -> list[User]:
+    """Users matching `user_filter(**criteria)`, newest first unless sorted otherwise."""
+    return store.users.query(user_filter(store, **criteria))
+
+
+def count_users(store: Store, **criteria: Any) -> int:
+    """How many users match (paging options are ignored)."""
+    return store.users.count_matching(user_filter(store, **criteria))
 
 
 def page_cursor(created: datetime | None, row_id: str) -> str:
@@ -550,3 +590,260 @@ def show_user(store: Store, *, email: str, now: datetime) -> UserDetails:
         pending_links=len(links.pending_links(store, user.email, now)),
         organization=store.deployment.flavor.organization(store, user),
     )
+
+
+# ----------------------------------------------------------------------------- update-user
+
+
+@dataclass
+class UpdateUserResult:
+    user: User
+    image: str | None
+    changed: list[str]  # what changed: name, email, email_verified, image, and each --field column
+    previous_email: str | None = None  # when the email changed
+    links_revoked: int = 0  # pending links of the old email
+    fields: dict[str, Any] = field(default_factory=dict)  # the --field columns, as stored now
+
+    def to_json(self) -> dict[str, Any]:
+        return self.user.to_json() | {
+            "image": self.image,
+            "fields": {k: _json_value(v) for k, v in self.fields.items()},
+            "changed": self.changed,
+            "previous_email": self.previous_email,
+            "links_revoked": self.links_revoked,
+        }
+
+
+def _json_value(value: Any) -> Any:
+    from datetime import date
+    from decimal import Decimal
+
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes | bytearray):
+        return value.hex()
+    return value
+
+
+def update_user(
+    store: Store,
+    *,
+    email: str,
+    name: str | None = None,
+    new_email: str | None = None,
+    verified: bool | None = None,
+    image: str | None = None,
+    fields: dict[str, Any] | None = None,
+    now: datetime,
+) -> UpdateUserResult:
+    """Edit a user's own columns as Better Auth's admin `updateUser` would. A new email is lower-cased,
+    refused when another user has it (exit 4), and the old address's pending links are revoked (they
+    would sign in as the old address, creating a new user); sessions, the password, the role (OWOX's
+    member rows hang off the user id) and `emailVerified` stay as they are unless asked. `image` ""
+    clears it. `fields` are additional columns of the user table (see `additional_field_values`)."""
+    user = require_user(store, email)
+    values: dict[str, Any] = {}
+    changed: list[str] = []
+    if name is not None:
+        name = name.strip()
+        if not name:
+            raise InvalidInput("the name is empty")
+        if name != user.name:
+            values["name"] = name
+            changed.append("name")
+    previous_email = None
+    if new_email is not None:
+        target = normalize_email(new_email)
+        if target != user.email:
+            if store.users.email_taken(target, other_than=user.id):
+                raise Conflict(f"another user already has the email {target}", hint=f"idp show-user {target}")
+            values["email"], previous_email = target, user.email
+            changed.append("email")
+    if verified is not None and verified != user.email_verified:
+        values["emailVerified"] = verified
+        changed.append("email_verified")
+    current_image = store.users.image(user.id)
+    if image is not None:
+        new_image = image.strip() or None
+        if new_image != current_image:
+            values["image"], current_image = new_image, new_image
+            changed.append("image")
+    extra = additional_field_values(store, fields or {})
+    stored = store.users.column_values(user.id, {n: t for n, (_, t) in extra.items()})
+    for column_name, (value, _) in extra.items():
+        if stored.get(column_name) != value:
+            changed.append(column_name)
+    if not changed:
+        return UpdateUserResult(user, current_image, [], fields=stored)
+    store.users.update(user.id, values | {"updatedAt": now})
+    store.users.update_columns(user.id, extra)
+    revoked = links.revoke_links(store, previous_email) if previous_email else 0
+    updated = store.users.find_by_id(user.id) or user
+    stored = store.users.column_values(user.id, {n: t for n, (_, t) in extra.items()})
+    return UpdateUserResult(updated, current_image, changed, previous_email, revoked, stored)
+
+
+def additional_field_values(store: Store, fields: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """`--field NAME=VALUE` checked against the user table as the database has it: NAME must be one of
+    its columns (exit 5 naming it otherwise) and not one of Better Auth's own (those have their own
+    options and commands); VALUE (text from the command line, or a Python value) is converted to the
+    column's type. Returns {column: (value, SQLAlchemy type)}. An empty text VALUE writes NULL."""
+    if not fields:
+        return {}
+    from owox_idp.db.discover import ALL_PLUGINS
+    from owox_idp.db.schema import models_for
+
+    table = store.users.catalog_table()
+    layout = store.deployment.layout
+    user_model = next(m for m in models_for(ALL_PLUGINS) if m.name == "user")
+    own = {"id", layout.column("user", "id")}
+    for f in user_model.fields:
+        own |= {f.name, layout.column("user", f.name)}
+    result: dict[str, tuple[Any, Any]] = {}
+    for name, value in fields.items():
+        if name in own:
+            raise InvalidInput(
+                f"--field {name}: {name} is one of Better Auth's own user columns",
+                hint="use --name, --email, --verified or --image, or the command that changes it "
+                "(set-role, ban, 2fa)",
+            )
+        column = table.column(name) if table is not None else None
+        if column is None:
+            raise InvalidInput(
+                f"--field {name}: the user table has no column {name}",
+                hint="--field names an additional column that exists in the database (as the catalog "
+                "spells it)",
+            )
+        result[name] = _convert(store.conn.dialect.name, column, name, value)
+    return result
+
+
+_INTEGER_TYPES = {"integer", "bigint", "smallint", "tinyint", "mediumint", "int2", "int8", "serial"}
+_FLOAT_TYPES = {"real", "double", "double precision", "float", "float4", "float8"}
+_DECIMAL_TYPES = {"numeric", "decimal"}
+_DATE_TYPES = {"timestamptz", "timestamp", "datetime"}
+_TRUE = {"true", "1", "yes", "on", "t"}
+_FALSE = {"false", "0", "no", "off", "f"}
+
+
+def _null_type(dialect: str, kind: str) -> Any:
+    from sqlalchemy import JSON, Date, Float, Integer, Numeric, String, Uuid
+
+    from owox_idp.db.types import BABool, BADate
+
+    if kind == "boolean":
+        return BABool()
+    if kind in _INTEGER_TYPES:
+        return Integer()
+    if kind in _FLOAT_TYPES:
+        return Float()
+    if kind in _DECIMAL_TYPES:
+        return Numeric()
+    if kind in _DATE_TYPES or (kind == "date" and dialect == "sqlite"):
+        return BADate()
+    if kind == "date":
+        return Date()
+    if kind == "jsonb" and dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import JSONB
+
+        return JSONB(none_as_null=True)
+    if kind in ("json", "jsonb"):
+        return JSON(none_as_null=True)
+    if kind == "uuid":
+        return Uuid(as_uuid=False)
+    return String()
+
+
+def _convert(dialect: str, column: Any, name: str, value: Any) -> tuple[Any, Any]:
+    """A value of the column's type, and the SQLAlchemy type that writes it (see db.types)."""
+    import re
+
+    from sqlalchemy import Date, Float, Integer, Numeric, String, Uuid
+
+    from owox_idp.db.types import BABool, BADate, parse_date
+
+    kind = column.type
+    if isinstance(value, str) and value == "":
+        value = None
+    if value is None:
+        if not column.nullable:
+            raise InvalidInput(f"--field {name}: the column is NOT NULL, give it a value")
+        # a NULL bound with the column's own type (PostgreSQL refuses a NULL cast to VARCHAR for an
+        # integer column)
+        return None, _null_type(dialect, kind)
+
+    def bad(expected: str) -> InvalidInput:
+        return InvalidInput(f"--field {name}: {value!r} is not {expected} (the column is {column.raw_type})")
+
+    text = value.strip() if isinstance(value, str) else None
+    if kind == "boolean" or (
+        kind == "integer" and dialect == "sqlite" and (text or "").lower() in _TRUE | _FALSE
+    ):
+        # Better Auth's SQLite booleans are integer columns holding 0/1
+        if isinstance(value, bool):
+            return value, BABool()
+        if text is not None and text.lower() in _TRUE | _FALSE:
+            return text.lower() in _TRUE, BABool()
+        raise bad("true or false")
+    if kind in _INTEGER_TYPES:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value, Integer()
+        if text is not None and re.fullmatch(r"[+-]?\d+", text):
+            return int(text), Integer()
+        raise bad("an integer")
+    if kind in _FLOAT_TYPES | _DECIMAL_TYPES:
+        from decimal import Decimal, InvalidOperation
+
+        try:
+            number = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise bad("a number") from None
+        if not number.is_finite():
+            raise bad("a finite number")
+        return (number, Numeric()) if kind in _DECIMAL_TYPES else (float(number), Float())
+    if kind in _DATE_TYPES or (kind == "date" and dialect == "sqlite"):
+        # Kysely's SQLite `date` columns hold ISO text: written as Better Auth writes its own dates
+        moment = value if isinstance(value, datetime) else parse_date(text) if text else None
+        if moment is None:
+            raise bad("an ISO 8601 date and time")
+        return parse_date(moment), BADate()
+    if kind == "date":
+        from datetime import date
+
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value, None
+        try:
+            return date.fromisoformat(text or ""), Date()
+        except ValueError:
+            raise bad("a date (YYYY-MM-DD)") from None
+    if kind in ("json", "jsonb"):
+        import json
+
+        json_type = _null_type(dialect, kind)
+        if text is not None:
+            try:
+                return json.loads(text), json_type
+            except ValueError:
+                raise bad("JSON") from None
+        return value, json_type
+    if kind == "uuid":
+        import uuid
+
+        try:
+            return str(uuid.UUID(str(value))), Uuid(as_uuid=False)
+        except ValueError:
+            raise bad("a UUID") from None
+    if not isinstance(value, str):
+        raise bad("text")
+    size = re.search(r"\((\d+)\)", column.raw_type)
+    if size and kind in ("varchar", "char") and len(value) > int(size.group(1)):
+        raise InvalidInput(f"--field {name}: longer than the column's {size.group(1)} characters")
+    if kind == "enum":
+        allowed = re.findall(r"'((?:[^']|'')*)'", column.raw_type)
+        if allowed and value not in [a.replace("''", "'") for a in allowed]:
+            raise InvalidInput(f"--field {name}: {value!r} is not one of {', '.join(allowed)}")
+    return value, String()
