@@ -84,8 +84,11 @@ class OwoxFlavor(Flavor):
         return f"{origin}/auth/magic-link?" + query
 
     def looks_like(self, found: Discovery) -> bool:
-        # OWOX's server: the organization plugin's tables, no admin plugin columns on user
-        return "member" in found.tables and not found.plugins.admin
+        # OWOX's server has no admin plugin: its columns on user mean another server (a database with
+        # Better Auth's core tables only may be OWOX's, before its organization tables were created)
+        from owox_idp.flavors.better_auth_rs import is_rs_port
+
+        return not found.plugins.admin and not is_rs_port(found)
 
     # ---------------------------------------------------------------- roles: the organization
     def ensure_organization(self, store: Store, first_user_id: str, now: datetime) -> None:
