@@ -65,6 +65,7 @@ SETTING_ARGUMENTS = (
     "organization",
     "totp_issuer",
     "admin_user_ids",
+    "plugins",
 )
 
 
