@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from _common import fresh_database, header, idp_command, idp_env, median_wall, migrate, report, run
+from _common import fresh_database, header, idp_command, idp_env, median_wall, report, run
 from startup import import_breakdown
 
 PLUGINS = "admin,two-factor,magic-link,api-key"
