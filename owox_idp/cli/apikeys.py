@@ -118,11 +118,17 @@ def list_cmd(
 def revoke_cmd(
     ctx: typer.Context,
     key_id: Annotated[
-        str | None, typer.Argument(help="The key's id (from `idp api-key list`).", show_default=False)
+        str | None,
+        typer.Argument(metavar="ID", help="The key's id (from `idp api-key list`).", show_default=False),
     ] = None,
     all_of: Annotated[
         str | None,
-        typer.Option("--all", help="Revoke every key of the user with this email.", show_default=False),
+        typer.Option(
+            "--all",
+            metavar="EMAIL",
+            help="Revoke every key of the user with this email.",
+            show_default=False,
+        ),
     ] = None,
     yes: YesOpt = False,
     json_: JsonOpt = False,
