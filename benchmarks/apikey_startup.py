@@ -1,7 +1,8 @@
 """Start-up of the API key commands: median wall time of `idp api-key create` and `idp api-key list` (one
 user, 20 keys, SQLite, the api-key plugin declared) against the anchor `python -c "import typer,
 sqlalchemy"` (the two libraries every data command needs), all run by this interpreter directly (no
-shim). Target: within 1.3x of the anchor. Also prints where `api-key create`'s import time goes.
+shim). Target: within 1.3x of the anchor. `idp list-users` on the same database is printed for
+comparison. Also prints where `api-key create`'s import time goes.
 
     python benchmarks/apikey_startup.py [--runs 21]
 """
@@ -42,6 +43,8 @@ def main() -> None:
         ):
             t = median_wall([*idp, *extra], env, args.runs)
             report(label, t, "s", ANCHOR, anchor, t / anchor, "<= 1.3x")
+        t = median_wall([*idp, "list-users"], env, args.runs)  # for comparison: another data command
+        print(f"   (idp list-users, 1 user, same database: {t:.3f} s, {t / anchor:.2f}x the anchor)")
         print("   import time of `idp api-key create` by package (one run, seconds; nested figures):")
         argv = [idp[0], *create] if len(idp) == 1 else ["-m", "owox_idp", *create]
         for name, seconds in list(import_breakdown(argv, env).items())[:10]:
