@@ -16,7 +16,7 @@ environment variable and no file; `from_environment` follows the command line's 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from owox_idp.deployment import Deployment
     from owox_idp.models import User
     from owox_idp.repository import Store
+    from owox_idp.services.apikeys import ApiKeyCreated, ApiKeyRevokeResult, ApiKeyView
     from owox_idp.services.cleanup import CleanupResult
     from owox_idp.services.importing import ImportOptions, ImportReport, ImportSummary
     from owox_idp.services.links import BulkLinksResult, IssuedLink
@@ -575,6 +576,62 @@ class Admin:
         twofactor.ensure_supported(self.deployment)
         self.settings.require_secrets()
         return self._write(lambda store: twofactor.replace_backup_codes(store, email=email, now=_now(now)))
+
+    # ------------------------------------------------------------------ API keys (api-key plugin)
+    def api_key_create(
+        self,
+        email: str,
+        *,
+        name: str,
+        expires: int | str | None = None,
+        prefix: str | None = None,
+        permissions: Mapping[str, Sequence[str]] | str | None = None,
+        metadata: Mapping[str, Any] | str | None = None,
+        now: datetime | None = None,
+    ) -> ApiKeyCreated:
+        """A new key for the user, stored as the plugin stores it; `result.key` is the only copy of the
+        plain key. `expires`: seconds or '30d' (1 to 365 days); `permissions` / `metadata` as mappings
+        or JSON text."""
+        from owox_idp.crypto import apikeys as keys
+        from owox_idp.services import apikeys
+        from owox_idp.validation import parse_duration
+
+        apikeys.ensure_supported(self.deployment)
+        expires_in = parse_duration(str(expires), what="--expires") if expires is not None else None
+        perms = keys.parse_permissions(permissions) if isinstance(permissions, str) else permissions
+        meta = keys.parse_metadata(metadata) if isinstance(metadata, str) else metadata
+        return self._write(
+            lambda store: apikeys.create(
+                store,
+                email=email,
+                name=name,
+                expires_in=expires_in,
+                prefix=prefix,
+                permissions=perms,
+                metadata=meta,
+                now=_now(now),
+            )
+        )
+
+    def api_key_list(
+        self, email: str | None = None, *, include_expired: bool = False, now: datetime | None = None
+    ) -> list[ApiKeyView]:
+        """Keys newest first (of one user, or all); never the key itself, only `start` and `prefix`."""
+        from owox_idp.services import apikeys
+
+        apikeys.ensure_supported(self.deployment)
+        return self._read(
+            lambda store: apikeys.list_keys(
+                store, email=email, include_expired=include_expired, now=_now(now)
+            )
+        )
+
+    def api_key_revoke(self, key_id: str | None = None, *, email: str | None = None) -> ApiKeyRevokeResult:
+        """Delete one key by id, or (`email=`) every key of a user."""
+        from owox_idp.services import apikeys
+
+        apikeys.ensure_supported(self.deployment)
+        return self._write(lambda store: apikeys.revoke(store, key_id=key_id, email=email))
 
 
 class _SilentReport:

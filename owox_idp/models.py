@@ -89,3 +89,25 @@ class TwoFactorRow:
     secret: str
     backup_codes: str
     verified: bool | None
+
+
+@dataclass(frozen=True)
+class ApiKeyRow:
+    """An `apikey` row (the api-key plugin) without its `key` column: the hash is never read back."""
+
+    id: str
+    user_id: str  # `referenceId` (1.5+) or `userId` (1.4): the owner
+    email: str | None  # the owner's, None when no such user (a deleted user, or an organization owner)
+    name: str | None
+    start: str | None
+    prefix: str | None
+    enabled: bool | None  # NULL counts as enabled
+    expires_at: datetime | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    permissions: str | None  # JSON text
+    metadata: str | None  # JSON text
+    config_id: str | None
+    request_count: int | None
+    remaining: int | None
+    last_request: datetime | None

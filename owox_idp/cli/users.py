@@ -238,6 +238,8 @@ def ban_cmd(
         revoked = f"{result.sessions_revoked} session(s) revoked"
         if result.impersonation_sessions_revoked:
             revoked += f", and {result.impersonation_sessions_revoked} in which they impersonated someone"
+        if result.api_keys_disabled:
+            revoked += f"; {result.api_keys_disabled} API key(s) disabled"
         if result.already_banned or not result.changed:
             what = "updated the ban" if result.changed else "nothing changed"
             out.message(f"{result.email} was already banned{until}; {what}; {revoked}.")
@@ -256,6 +258,8 @@ def unban_cmd(ctx: typer.Context, email: EmailArg, json_: JsonOpt = False) -> No
     def render(out: Output, admin: Admin, result: BanResult) -> None:
         if result.changed:
             out.message(f"Unbanned {result.email}" + (f" (role {result.role})." if result.role else "."))
+            if result.api_keys_enabled:
+                out.message(f"Enabled again the {result.api_keys_enabled} API key(s) the ban disabled.")
         else:
             out.message(f"{result.email} is not banned; nothing changed.")
 

@@ -10,6 +10,7 @@ Parts return the records of `owox_idp.models` (None when a row is missing) and n
     roles, bans    where the flavor keeps roles and bans, as SQL expressions
     owox_bans      idp's own table of what an OWOX ban took    repository/bans.py
     ban_guard      idp's trigger that makes a ban hold on the Rust port   repository/ban_guard.py
+    api_keys       the api-key plugin's rows, idp_apikey_ban   repository/apikeys.py
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import literal, select
 from sqlalchemy.engine import Connection
 
+from owox_idp.repository.apikeys import ApiKeyRepository
 from owox_idp.repository.ban_guard import BanGuard
 from owox_idp.repository.bans import BAN_STORAGES, OwoxBanTable
 from owox_idp.repository.roles import ROLE_STORAGES, MembershipRepository
@@ -48,9 +50,11 @@ class Store:
         self.members = MembershipRepository(conn, self.t)
         # one instance where the ban storage is idp's table, so that both see it once it is created
         self.owox_bans = self.bans if isinstance(self.bans, OwoxBanTable) else OwoxBanTable(conn, self.t)
-        for part in (self.users, self.sessions, self.verifications, self.two_factor, self.members):
-            part.new_id = deployment.new_id
         self.ban_guard = BanGuard(conn, self.t)
+        self.api_keys = ApiKeyRepository(conn, self.t)
+        parts = (self.users, self.sessions, self.verifications, self.two_factor, self.members, self.api_keys)
+        for part in parts:
+            part.new_id = deployment.new_id
 
     def table_has_rows(self, table_name: str) -> bool:
         from sqlalchemy import table as sa_table

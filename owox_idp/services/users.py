@@ -141,6 +141,8 @@ class BanResult:
     role: str | None = None
     impersonation_sessions_revoked: int = 0
     already_banned: bool = False
+    api_keys_disabled: int = 0  # ban: keys set to enabled=false (services/apikeys.py)
+    api_keys_enabled: int = 0  # unban: those keys enabled again
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -153,6 +155,8 @@ class BanResult:
             "impersonation_sessions_revoked": self.impersonation_sessions_revoked,
             "changed": self.changed,
             "already_banned": self.already_banned,
+            "api_keys_disabled": self.api_keys_disabled,
+            "api_keys_enabled": self.api_keys_enabled,
         }
 
 
@@ -437,6 +441,10 @@ def ban(
     _guard_last_admin(store, user, force=force, action="banning them")
     store.deployment.require_database_sessions("a ban (which must end the user's sessions)")
     already = user.banned and (user.ban_expires is None or user.ban_expires > now)
+    # first: the server does not check bans on API keys, so they are disabled (see services/apikeys.py)
+    from owox_idp.services import apikeys  # (it imports this module)
+
+    keys_disabled = apikeys.disable_for_ban(store, user, now)
     outcome = flavor.ban(
         store,
         user,
@@ -458,17 +466,32 @@ def ban(
         outcome.expires,
         sessions,
         revoked,
-        changed=outcome.changed,
+        changed=outcome.changed or keys_disabled > 0,
         role=user.role,
         impersonation_sessions_revoked=impersonations,
         already_banned=already,
+        api_keys_disabled=keys_disabled,
     )
 
 
 def unban(store: Store, *, email: str, now: datetime) -> BanResult:
     user = require_user(store, email)
     outcome = store.deployment.flavor.unban(store, user, now)
-    return BanResult(user.id, user.email, False, None, None, 0, changed=outcome.changed, role=outcome.role)
+    # also after a timed ban the server lifted by itself: the keys stay disabled until now
+    from owox_idp.services import apikeys
+
+    keys_enabled = apikeys.restore_after_unban(store, user, now)
+    return BanResult(
+        user.id,
+        user.email,
+        False,
+        None,
+        None,
+        0,
+        changed=outcome.changed or keys_enabled > 0,
+        role=outcome.role,
+        api_keys_enabled=keys_enabled,
+    )
 
 
 def delete_user(store: Store, *, email: str, force: bool, now: datetime) -> DeleteResult:
@@ -488,6 +511,10 @@ def delete_user(store: Store, *, email: str, force: bool, now: datetime) -> Dele
         ) + store.members.delete_invitations_to(user.email)
     if store.two_factor.present:
         removed["two_factor"] = store.two_factor.delete_for_user(user.id)
+    if store.api_keys.present:  # no foreign key from 1.5 on: the keys would keep verifying
+        from owox_idp.services import apikeys
+
+        removed["api_keys"] = apikeys.delete_for_user(store, user)
     removed["links"] = links.revoke_links(store, user.email)
     removed["tokens"] = links.revoke_user_tokens(store, user.id)
     store.deployment.flavor.forget(store, user)
