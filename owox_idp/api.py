@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
+from owox_idp.config import SETTING_KEYS
 from owox_idp.errors import UsageError
 
 if TYPE_CHECKING:
@@ -59,21 +60,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 # The settings `from_url` takes, named as in the configuration reference (docs/configuration.md).
-SETTING_ARGUMENTS = (
-    "flavor",
-    "secret",
-    "base_url",
-    "base_path",
-    "magic_link_ttl",
-    "server_version",
-    "roles",
-    "admin_roles",
-    "primary_admin_email",
-    "password_hash",
-    "organization",
-    "totp_issuer",
-    "admin_user_ids",
-)
+SETTING_ARGUMENTS = tuple(key for key in SETTING_KEYS if key != "database_url")
 
 
 def _now(now: datetime | None) -> datetime:
