@@ -12,6 +12,7 @@ from owox_idp.cli.common import (
     ForceOpt,
     JsonOpt,
     PasswordStdinOpt,
+    ReasonOpt,
     TtlOpt,
     YesOpt,
     _confirm,
@@ -61,6 +62,7 @@ def add_user_cmd(
             "--callback-url", help="better-auth flavor: where the link lands (default /).", show_default=False
         ),
     ] = None,
+    reason: ReasonOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Create a user with a role and print a one-time magic link (and store a password if given)."""
@@ -76,6 +78,7 @@ def add_user_cmd(
             ttl=lifetime,
             if_missing=if_missing,
             callback_url=callback_url,
+            reason=reason,
         )
         if result.created:
             _warn_ttl(out, admin, lifetime)
@@ -111,6 +114,7 @@ def bootstrap_admin_cmd(
             "--unban", help="Lift a ban of the admin (without it, a banned admin is refused: exit 8)."
         ),
     ] = False,
+    reason: ReasonOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Make sure the primary admin exists and can get in; safe to run on every deploy."""
@@ -129,7 +133,10 @@ def bootstrap_admin_cmd(
         out.result(result.magic_link or "")
 
     command(
-        ctx, lambda admin, out: admin.bootstrap_admin(email, ttl=ttl, lift_ban=unban), render, json_=json_
+        ctx,
+        lambda admin, out: admin.bootstrap_admin(email, ttl=ttl, lift_ban=unban, reason=reason),
+        render,
+        json_=json_,
     )
 
 
@@ -143,6 +150,7 @@ def reset_password_cmd(
     ] = False,
     ttl: TtlOpt = None,
     yes: YesOpt = False,
+    reason: ReasonOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Revoke sessions and pending links; set the given password, or remove it and print a new link."""
@@ -151,7 +159,9 @@ def reset_password_cmd(
         lifetime = admin.ttl(ttl)
         password = _read_password() if password_stdin else None
         _confirm(out, f"Reset the password of {email} and sign them out?", yes=yes, command="reset-password")
-        return admin.reset_password(email, password=password, keep_sessions=keep_sessions, ttl=lifetime)
+        return admin.reset_password(
+            email, password=password, keep_sessions=keep_sessions, ttl=lifetime, reason=reason
+        )
 
     def render(out: Output, admin: Admin, result: ResetResult) -> None:
         out.message(
@@ -179,6 +189,7 @@ def set_role_cmd(
     email: EmailArg,
     role: Annotated[str, typer.Argument(help="The new role.", show_default=False)],
     force: ForceOpt = False,
+    reason: ReasonOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Change a user's role (refused for the last admin unless --force)."""
@@ -189,7 +200,9 @@ def set_role_cmd(
         else:
             out.message(f"{result.email}: role {result.previous_role or '(none)'} -> {result.role}")
 
-    command(ctx, lambda admin, out: admin.set_role(email, role, force=force), render, json_=json_)
+    command(
+        ctx, lambda admin, out: admin.set_role(email, role, force=force, reason=reason), render, json_=json_
+    )
 
 
 @app.command("ban")
@@ -197,7 +210,10 @@ def ban_cmd(
     ctx: typer.Context,
     email: EmailArg,
     reason: Annotated[
-        str | None, typer.Option("--reason", help="Why (shown to admins).", show_default=False)
+        str | None,
+        typer.Option(
+            "--reason", help="Why (shown to admins; also kept in the audit trail).", show_default=False
+        ),
     ] = None,
     expires: Annotated[
         str | None,
@@ -233,7 +249,7 @@ def ban_cmd(
 
 
 @app.command("unban")
-def unban_cmd(ctx: typer.Context, email: EmailArg, json_: JsonOpt = False) -> None:
+def unban_cmd(ctx: typer.Context, email: EmailArg, reason: ReasonOpt = None, json_: JsonOpt = False) -> None:
     """Lift a ban (in the owox flavor, the previous role and password come back)."""
 
     def render(out: Output, admin: Admin, result: BanResult) -> None:
@@ -242,18 +258,23 @@ def unban_cmd(ctx: typer.Context, email: EmailArg, json_: JsonOpt = False) -> No
         else:
             out.message(f"{result.email} is not banned; nothing changed.")
 
-    command(ctx, lambda admin, out: admin.unban(email), render, json_=json_)
+    command(ctx, lambda admin, out: admin.unban(email, reason=reason), render, json_=json_)
 
 
 @app.command("delete-user")
 def delete_user_cmd(
-    ctx: typer.Context, email: EmailArg, yes: YesOpt = False, force: ForceOpt = False, json_: JsonOpt = False
+    ctx: typer.Context,
+    email: EmailArg,
+    yes: YesOpt = False,
+    force: ForceOpt = False,
+    reason: ReasonOpt = None,
+    json_: JsonOpt = False,
 ) -> None:
     """Delete a user and everything that belongs to them (sessions, accounts, role, 2FA, links)."""
 
     def call(admin: Admin, out: Output) -> DeleteResult:
         _confirm(out, f"Delete {email} and everything that belongs to them?", yes=yes, command="delete-user")
-        return admin.delete_user(email, force=force)
+        return admin.delete_user(email, force=force, reason=reason)
 
     def render(out: Output, admin: Admin, result: DeleteResult) -> None:
         details = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in result.removed.items() if v)

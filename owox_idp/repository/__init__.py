@@ -9,6 +9,7 @@ Parts return the records of `owox_idp.models` (None when a row is missing) and n
     members        organization, member, invitation           repository/roles.py
     roles, bans    where the flavor keeps roles and bans, as SQL expressions
     owox_bans      idp's own table of what an OWOX ban took    repository/bans.py
+    audit          idp's own audit trail (idp_audit)           repository/audit.py
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import literal, select
 from sqlalchemy.engine import Connection
 
+from owox_idp.repository.audit import AuditLog
 from owox_idp.repository.bans import BAN_STORAGES, OwoxBanTable
 from owox_idp.repository.roles import ROLE_STORAGES, MembershipRepository
 from owox_idp.repository.sessions import SessionRepository
@@ -46,6 +48,7 @@ class Store:
         self.members = MembershipRepository(conn, self.t)
         # one instance where the ban storage is idp's table, so that both see it once it is created
         self.owox_bans = self.bans if isinstance(self.bans, OwoxBanTable) else OwoxBanTable(conn, self.t)
+        self.audit = AuditLog(conn, self.t)
 
     def table_has_rows(self, table_name: str) -> bool:
         from sqlalchemy import table as sa_table

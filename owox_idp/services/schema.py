@@ -30,10 +30,19 @@ def plan(env: Env) -> Plan:
         return _plan(env, conn)
 
 
+def idp_tables(env: Env) -> dict[str, list[str]]:
+    """idp's own tables that `idp migrate` creates (after Better Auth's), with their statements."""
+    from owox_idp.repository.audit import create_statements
+    from owox_idp.repository.tables import AUDIT_TABLE
+
+    return {AUDIT_TABLE: create_statements(env.tables(), env.dialect)}
+
+
 def _plan(env: Env, conn: Any, *, indexes: bool = False) -> Plan:
     from owox_idp.db.schema import idp_indexes
 
-    tables = [env.layout.table(m.name) for m in env.models]
+    own = idp_tables(env)
+    tables = [env.layout.table(m.name) for m in env.models] + list(own)
     state = introspect(conn, tables, with_indexes=True)
     return plan_migration(
         state=state,
@@ -42,6 +51,7 @@ def _plan(env: Env, conn: Any, *, indexes: bool = False) -> Plan:
         dialect=env.dialect,
         populated=env.store_on(conn).table_has_rows,
         extra_indexes=idp_indexes(env.models, env.layout) if indexes else None,
+        idp_tables=own,
     )
 
 
@@ -65,6 +75,7 @@ def migrate(env: Env, *, dry_run: bool, confirm: Any = None, indexes: bool = Fal
             dialect="sqlite",
             populated=None,
             extra_indexes=idp_indexes(env.models, env.layout) if indexes else None,
+            idp_tables=idp_tables(env),
         )
         return MigrateResult(p.statements, False, p)
 
@@ -81,6 +92,7 @@ def migrate(env: Env, *, dry_run: bool, confirm: Any = None, indexes: bool = Fal
                 conn.exec_driver_sql(statement)
         except DBAPIError as exc:
             raise translate_db_error(exc) from None
+        env.tables().audit_exists = None  # the audit table may exist now
         return MigrateResult(p.statements, True, p)
 
 
@@ -163,16 +175,22 @@ def info(env: Env) -> dict[str, Any]:
             status = (
                 "missing"
                 if len(p.create_tables) == len(env.models)
-                else ("behind" if p.schema_behind else ("indexes-missing" if p.statements else "up-to-date"))
+                else ("behind" if p.schema_behind else ("indexes-missing" if p.add_indexes else "up-to-date"))
             )
             out["schema"] = {
                 "status": status,
                 "missing": p.create_tables + p.add_columns,
                 "missing_indexes": p.add_indexes,
+                "missing_idp_tables": p.create_idp_tables,
                 "pending_statements": len(p.statements),
                 "warnings": p.warnings,
             }
             warnings += p.warnings
+            if p.create_idp_tables and status != "missing":
+                warnings.append(
+                    f"idp's audit table ({', '.join(p.create_idp_tables)}) does not exist: changes are not "
+                    "recorded until `idp migrate` creates it"
+                )
             if p.schema_behind:
                 warnings.append("the schema is missing or out of date: run `idp migrate`")
             else:
