@@ -193,13 +193,20 @@ class Admin:
 
     @staticmethod
     def _change(
-        command: str, target: str | None, reason: str | None, *, secrets: tuple[str | None, ...] = ()
+        command: str,
+        target: str | None,
+        reason: str | None,
+        *,
+        secrets: tuple[str | None, ...] = (),
+        email: bool = True,
     ) -> Change:
         from owox_idp.services.audit import Change, check_reason
 
+        if target is not None and email:
+            target = target.strip().lower()  # as stored, so that `idp audit --user` finds it
         return Change(
             command,
-            None if target is None else target.strip().lower(),
+            target,
             check_reason(reason),
             tuple(s for s in secrets if s),
         )
@@ -459,16 +466,19 @@ class Admin:
         report: ImportReport | None = None,
         fmt: str | None = None,
         reason: str | None = None,
+        source_name: str | None = None,
         **option_values: Any,
     ) -> ImportSummary:
         """Import users from a file path, a binary stream, or rows already read (`reading.read_rows`).
         Options as `ImportOptions` or as its keywords (`mode`, `dry_run`, `links`, `ttl`, ...).
-        A run that writes is one audit entry, with the counts."""
+        A run that writes is one audit entry, with the counts (`source_name` names the input there)."""
         from owox_idp.services import importing, reading
 
         self._bulk("import_users")
-        name = str(source) if isinstance(source, str | Path) else getattr(source, "name", None)
-        change = self._change("import", name if isinstance(name, str) else None, reason)
+        name = source_name or (
+            str(source) if isinstance(source, str | Path) else getattr(source, "name", None)
+        )
+        change = self._change("import", name if isinstance(name, str) else None, reason, email=False)
         if options is None:
             if "ttl" in option_values:
                 option_values["ttl"] = self.ttl(option_values["ttl"])

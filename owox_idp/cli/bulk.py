@@ -241,7 +241,9 @@ def import_cmd(
         links_file = _LinksFile(links, out) if links is not None and not dry_run else None
         report = _ImportReport(out, json_=json_, links=links_file)
         try:
-            summary = admin.import_users(rows, options=options, report=report, reason=reason)
+            summary = admin.import_users(
+                rows, options=options, report=report, reason=reason, source_name=file
+            )
         except KeyboardInterrupt:
             report.stop()
             _partial(out, report.summary)

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 class Obstacle:
     code: str  # banned, no-way-in, two-factor-locked, two-factor-unreadable, two-factor-unverified, no-role, email-unverified
     message: str
-    fix: str | None  # the command that removes it
+    fix: str | None  # the command that removes it, runnable as it is
 
     def to_json(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "fix": self.fix}
@@ -77,8 +77,9 @@ def check_user(store: Store, *, email: str, now: datetime, require_verified: boo
         reasons.append(
             Obstacle(
                 "email-unverified",
-                "the email is not verified and the server requires verification for password sign-in",
-                f"idp reset-password {target} --yes (its sign-in link verifies the email)",
+                "the email is not verified and the server requires verification for password sign-in "
+                "(a sign-in link verifies it)",
+                f"idp reset-password {target} --yes",
             )
         )
     two_factor_asked = False
@@ -104,8 +105,9 @@ def check_user(store: Store, *, email: str, now: datetime, require_verified: boo
                 Obstacle(
                     "two-factor-unreadable",
                     "the stored two-factor secret does not decrypt with the configured secret "
-                    "(if idp has the server's secret, the server cannot read it either)",
-                    f"idp doctor (check the secret), or {disable}",
+                    "(if idp has the server's secret, the server cannot read it either; `idp doctor` "
+                    "checks the secret)",
+                    disable,
                 )
             )
         elif status.locked_until is not None:
@@ -125,8 +127,8 @@ def check_user(store: Store, *, email: str, now: datetime, require_verified: boo
         reasons.append(
             Obstacle(
                 "no-way-in",
-                "no password and no pending sign-in link",
-                f"idp reset-password {target} --yes (prints a new sign-in link)",
+                "no password and no pending sign-in link (the fix prints a new one)",
+                f"idp reset-password {target} --yes",
             )
         )
 

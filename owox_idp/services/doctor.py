@@ -73,7 +73,8 @@ class DoctorReport:
 
 def settings_failed(message: str, hint: str | None) -> DoctorReport:
     """The report when the settings themselves do not load (no other check can run)."""
-    return DoctorReport([Check("settings", "fail", message, hint)])
+    fallback = "fix the setting the message names (flag, environment, .env or config file)"
+    return DoctorReport([Check("settings", "fail", message, hint or fallback)])
 
 
 # ----------------------------------------------------------------------------- the context
