@@ -67,12 +67,20 @@ def check_user(store: Store, *, email: str, now: datetime, require_verified: boo
         why = f" ({user.ban_reason})" if user.ban_reason else ""
         reasons.append(Obstacle("banned", f"banned{until}{why}", f"idp unban {target}"))
 
+    # a ban of the owox flavor took the role and the password away to give them back at unban: judge
+    # the rest by what the unban restores, so that the ban is the reason, not its side effects
+    role, has_password = user.role, user.has_password
+    if banned and dep.flavor.frozen_while_banned:
+        kept = store.owox_bans.get(user.id)
+        if kept is not None:
+            role, has_password = kept.previous_role, kept.password_hash is not None
+
     pending = len(links.pending_links(store, user.email, now))
     active_sessions = store.sessions.count(user_id=user.id, active_after=now)
 
     # the password way, and what the second factor does to it
-    password_ok = user.has_password
-    if user.has_password and require_verified and not user.email_verified:
+    password_ok = has_password
+    if has_password and require_verified and not user.email_verified:
         password_ok = False
         reasons.append(
             Obstacle(
@@ -83,7 +91,7 @@ def check_user(store: Store, *, email: str, now: datetime, require_verified: boo
             )
         )
     two_factor_asked = False
-    if user.has_password and user.two_factor_enabled and dep.flavor.two_factor_unavailable is None:
+    if has_password and user.two_factor_enabled and dep.flavor.two_factor_unavailable is None:
         disable = f"idp 2fa disable {target} --yes"
         # without a secret nothing can be decrypted: say what the server asks, not what it finds
         status = None if dep.settings.secrets is None else twofactor.status(store, email=user.email, now=now)
@@ -123,7 +131,7 @@ def check_user(store: Store, *, email: str, now: datetime, require_verified: boo
         else:
             two_factor_asked = True
 
-    if not user.has_password and not pending:
+    if not has_password and not pending:
         reasons.append(
             Obstacle(
                 "no-way-in",
@@ -132,7 +140,7 @@ def check_user(store: Store, *, email: str, now: datetime, require_verified: boo
             )
         )
 
-    if dep.flavor.warn_users_without_role and not user.role:
+    if dep.flavor.warn_users_without_role and not role:
         reasons.append(
             Obstacle(
                 "no-role",
