@@ -33,7 +33,10 @@ if TYPE_CHECKING:
     from owox_idp.models import User
     from owox_idp.repository import Store
     from owox_idp.services.apikeys import ApiKeyCreated, ApiKeyRevokeResult, ApiKeyView
+    from owox_idp.services.audit import AuditEntry, Change
+    from owox_idp.services.checkuser import CheckUserResult
     from owox_idp.services.cleanup import CleanupResult
+    from owox_idp.services.doctor import DoctorReport
     from owox_idp.services.importing import ImportOptions, ImportReport, ImportSummary
     from owox_idp.services.links import BulkLinksResult, IssuedLink
     from owox_idp.services.reading import InputRow
@@ -87,6 +90,8 @@ class Admin:
 
         self.env: Env = Env.from_settings(settings)
         self._store: Store | None = None
+        # commands whose change was not recorded because idp_audit does not exist (the CLI warns)
+        self.unrecorded: list[str] = []
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -146,11 +151,61 @@ class Admin:
             finally:
                 self._store = None
 
-    def _write(self, fn: Callable[[Store], T]) -> T:
+    def _write(self, fn: Callable[[Store], T], change: Change | None = None) -> T:
+        """One write transaction, and its audit entry: in the same transaction on success, in one of its
+        own after a refusal or error (inside `transaction()`, whose rollback takes everything, only
+        successes are recorded)."""
+        from owox_idp.services import audit
+
+        at = _now(None)
         if self._store is not None:
-            return fn(self._store)
-        with self.env.store(write=True) as store:
-            return fn(store)
+            result = fn(self._store)
+            if change is not None and not audit.record_success(self._store, change, result, now=at):
+                self.unrecorded.append(change.command)
+            return result
+        try:
+            with self.env.store(write=True) as store:
+                result = fn(store)
+                if change is not None and not audit.record_success(store, change, result, now=at):
+                    self.unrecorded.append(change.command)
+                return result
+        except Exception as exc:
+            if change is not None:
+                audit.record_failure(self.env, change, exc, now=at)
+            raise
+
+    def _recorded(self, change: Change, result: T) -> T:
+        """The audit entry of a bulk command, after its own transactions."""
+        from owox_idp.services import audit
+
+        if not audit.record_in_own_transaction(self.env, change, result, now=_now(None)):
+            self.unrecorded.append(change.command)
+        return result
+
+    def _failed(self, change: Change, exc: BaseException) -> None:
+        from owox_idp.services import audit
+
+        audit.record_failure(self.env, change, exc, now=_now(None))
+
+    @staticmethod
+    def _change(
+        command: str,
+        target: str | None,
+        reason: str | None,
+        *,
+        secrets: tuple[str | None, ...] = (),
+        email: bool = True,
+    ) -> Change:
+        from owox_idp.services.audit import Change, check_reason
+
+        if target is not None and email:
+            target = target.strip().lower()  # as stored, so that `idp audit --user` finds it
+        return Change(
+            command,
+            target,
+            check_reason(reason),
+            tuple(s for s in secrets if s),
+        )
 
     def _read(self, fn: Callable[[Store], T]) -> T:
         if self._store is not None:
@@ -183,9 +238,11 @@ class Admin:
         callback_url: str | None = None,
         no_link: bool = False,
         now: datetime | None = None,
+        reason: str | None = None,
     ) -> AddUserResult:
         from owox_idp.services import users
 
+        change = self._change("add-user", email, reason, secrets=(password,))
         lifetime = self.ttl(ttl)
         return self._write(
             lambda store: users.add_user(
@@ -199,7 +256,8 @@ class Admin:
                 now=_now(now),
                 callback_url=callback_url,
                 no_link=no_link,
-            )
+            ),
+            change,
         )
 
     def bootstrap_admin(
@@ -209,17 +267,20 @@ class Admin:
         ttl: int | str | None = None,
         lift_ban: bool = False,
         now: datetime | None = None,
+        reason: str | None = None,
     ) -> BootstrapResult:
         from owox_idp.services import users
 
         target = email or self.settings.primary_admin_email
         if not target:
             raise UsageError("no email: pass EMAIL or set IDP_BETTER_AUTH_PRIMARY_ADMIN_EMAIL")
+        change = self._change("bootstrap-admin", target, reason)
         lifetime = self.ttl(ttl)
         return self._write(
             lambda store: users.bootstrap_admin(
                 store, email=target, ttl=lifetime, now=_now(now), lift_ban=lift_ban
-            )
+            ),
+            change,
         )
 
     def reset_password(
@@ -230,9 +291,11 @@ class Admin:
         keep_sessions: bool = False,
         ttl: int | str | None = None,
         now: datetime | None = None,
+        reason: str | None = None,
     ) -> ResetResult:
         from owox_idp.services import users
 
+        change = self._change("reset-password", email, reason, secrets=(password,))
         lifetime = self.ttl(ttl)
         return self._write(
             lambda store: users.reset_password(
@@ -242,16 +305,24 @@ class Admin:
                 keep_sessions=keep_sessions,
                 ttl=lifetime,
                 now=_now(now),
-            )
+            ),
+            change,
         )
 
     def set_role(
-        self, email: str, role: str, *, force: bool = False, now: datetime | None = None
+        self,
+        email: str,
+        role: str,
+        *,
+        force: bool = False,
+        now: datetime | None = None,
+        reason: str | None = None,
     ) -> RoleResult:
         from owox_idp.services import users
 
+        change = self._change("set-role", email, reason)
         return self._write(
-            lambda store: users.set_role(store, email=email, role=role, force=force, now=_now(now))
+            lambda store: users.set_role(store, email=email, role=role, force=force, now=_now(now)), change
         )
 
     def ban(
@@ -266,22 +337,31 @@ class Admin:
         from owox_idp.services import users
         from owox_idp.validation import parse_duration
 
+        # the ban's reason (shown to admins) is the audit entry's reason too
+        change = self._change("ban", email, reason)
         expires_in = parse_duration(str(expires), what="--expires") if expires is not None else None
         return self._write(
             lambda store: users.ban(
                 store, email=email, reason=reason, expires_in=expires_in, force=force, now=_now(now)
-            )
+            ),
+            change,
         )
 
-    def unban(self, email: str, *, now: datetime | None = None) -> BanResult:
+    def unban(self, email: str, *, now: datetime | None = None, reason: str | None = None) -> BanResult:
         from owox_idp.services import users
 
-        return self._write(lambda store: users.unban(store, email=email, now=_now(now)))
+        change = self._change("unban", email, reason)
+        return self._write(lambda store: users.unban(store, email=email, now=_now(now)), change)
 
-    def delete_user(self, email: str, *, force: bool = False, now: datetime | None = None) -> DeleteResult:
+    def delete_user(
+        self, email: str, *, force: bool = False, now: datetime | None = None, reason: str | None = None
+    ) -> DeleteResult:
         from owox_idp.services import users
 
-        return self._write(lambda store: users.delete_user(store, email=email, force=force, now=_now(now)))
+        change = self._change("delete-user", email, reason)
+        return self._write(
+            lambda store: users.delete_user(store, email=email, force=force, now=_now(now)), change
+        )
 
     def list_users(
         self,
@@ -349,25 +429,36 @@ class Admin:
             )
         )
 
-    def revoke_sessions(self, email: str, *, session_id: str | None = None) -> RevokeResult:
+    def revoke_sessions(
+        self, email: str, *, session_id: str | None = None, reason: str | None = None
+    ) -> RevokeResult:
         from owox_idp.services import sessions
 
-        return self._write(lambda store: sessions.revoke_sessions(store, email=email, session_id=session_id))
+        change = self._change("revoke-sessions", email, reason)
+        return self._write(
+            lambda store: sessions.revoke_sessions(store, email=email, session_id=session_id), change
+        )
 
     # ------------------------------------------------------------------ two-factor
     def two_factor_enable(
-        self, email: str, *, force: bool = False, now: datetime | None = None
+        self, email: str, *, force: bool = False, now: datetime | None = None, reason: str | None = None
     ) -> EnrolResult:
         from owox_idp.services import twofactor
 
+        change = self._change("2fa enable", email, reason)
         twofactor.ensure_supported(self.deployment)  # before touching the database
-        return self._write(lambda store: twofactor.enable(store, email=email, force=force, now=_now(now)))
+        return self._write(
+            lambda store: twofactor.enable(store, email=email, force=force, now=_now(now)), change
+        )
 
-    def two_factor_disable(self, email: str, *, now: datetime | None = None) -> DisableResult:
+    def two_factor_disable(
+        self, email: str, *, now: datetime | None = None, reason: str | None = None
+    ) -> DisableResult:
         from owox_idp.services import twofactor
 
+        change = self._change("2fa disable", email, reason)
         twofactor.ensure_supported(self.deployment)
-        return self._write(lambda store: twofactor.disable(store, email=email, now=_now(now)))
+        return self._write(lambda store: twofactor.disable(store, email=email, now=_now(now)), change)
 
     def two_factor_status(self, email: str, *, now: datetime | None = None) -> TwoFactorStatus:
         from owox_idp.services import twofactor
@@ -383,13 +474,20 @@ class Admin:
         options: ImportOptions | None = None,
         report: ImportReport | None = None,
         fmt: str | None = None,
+        reason: str | None = None,
+        source_name: str | None = None,
         **option_values: Any,
     ) -> ImportSummary:
         """Import users from a file path, a binary stream, or rows already read (`reading.read_rows`).
-        Options as `ImportOptions` or as its keywords (`mode`, `dry_run`, `links`, `ttl`, ...)."""
+        Options as `ImportOptions` or as its keywords (`mode`, `dry_run`, `links`, `ttl`, ...).
+        A run that writes is one audit entry, with the counts (`source_name` names the input there)."""
         from owox_idp.services import importing, reading
 
         self._bulk("import_users")
+        name = source_name or (
+            str(source) if isinstance(source, str | Path) else getattr(source, "name", None)
+        )
+        change = self._change("import", name if isinstance(name, str) else None, reason, email=False)
         if options is None:
             if "ttl" in option_values:
                 option_values["ttl"] = self.ttl(option_values["ttl"])
@@ -409,7 +507,17 @@ class Admin:
             rows = list(source)  # type: ignore[arg-type]
         else:
             _, rows = reading.read_rows(source, name="the input", fmt=fmt)
-        return importing.import_users(self.env, list(rows), options=options, report=report or _SilentReport())
+        try:
+            summary = importing.import_users(
+                self.env, list(rows), options=options, report=report or _SilentReport()
+            )
+        except Exception as exc:
+            if not options.dry_run:
+                self._failed(change, exc)
+            raise
+        if not options.dry_run:
+            self._recorded(change, summary)
+        return summary
 
     def export_users(self, *, role: str | None = None) -> Generator[User, None, None]:
         """Every user, in primary-key order, streamed in constant memory."""
@@ -418,11 +526,33 @@ class Admin:
         self._bulk("export_users")
         return exporting.export_users(self.env, role=role)
 
-    def cleanup(self, *, dry_run: bool = False, now: datetime | None = None) -> CleanupResult:
+    def cleanup(
+        self,
+        *,
+        dry_run: bool = False,
+        now: datetime | None = None,
+        audit_older_than: int | str | None = None,
+        reason: str | None = None,
+    ) -> CleanupResult:
+        """Delete expired sessions and verification rows; the audit trail is kept unless
+        `audit_older_than` (seconds or '90d') asks to delete entries older than that."""
         from owox_idp.services.cleanup import cleanup
+        from owox_idp.validation import parse_duration
 
         self._bulk("cleanup")
-        return cleanup(self.env, dry_run=dry_run, now=_now(now))
+        change = self._change("cleanup", None, reason)
+        keep = (
+            None
+            if audit_older_than is None
+            else parse_duration(str(audit_older_than), what="--audit-older-than")
+        )
+        try:
+            result = cleanup(self.env, dry_run=dry_run, now=_now(now), audit_older_than=keep)
+        except Exception as exc:
+            if not dry_run:
+                self._failed(change, exc)
+            raise
+        return result if dry_run else self._recorded(change, result)
 
     # ------------------------------------------------------------------ schema
     def migrate(
@@ -432,13 +562,19 @@ class Admin:
         indexes: bool = False,
         force: bool = False,
         confirm: Callable[[Any], bool] | None = None,
+        reason: str | None = None,
     ) -> MigrateResult:
-        """Create or extend the schema as Better Auth's own migration would; `dry_run` only plans."""
+        """Create or extend the schema as Better Auth's own migration would (and idp's own tables);
+        `dry_run` only plans. A migration that ran statements is one audit entry."""
         from owox_idp.services import schema
 
         self._bulk("migrate")
+        change = self._change("migrate", None, reason)
         try:
-            return schema.migrate(self.env, dry_run=dry_run, confirm=confirm, indexes=indexes, force=force)
+            result = schema.migrate(self.env, dry_run=dry_run, confirm=confirm, indexes=indexes, force=force)
+            if result.applied:
+                self._recorded(change, result)
+            return result
         finally:
             self.env.close()
 
@@ -450,6 +586,43 @@ class Admin:
             return Info(schema.info(self.env))
         finally:
             self.env.close()
+
+    # ------------------------------------------------------------------ the operator's toolbox
+    def doctor(self, *, server: bool = False, now: datetime | None = None) -> DoctorReport:
+        """Every check of the deployment (`idp doctor`); `server` also asks the server's `/ok`."""
+        from owox_idp.services import doctor
+
+        self._bulk("doctor")
+        try:
+            return doctor.run(self.env, server=server, now=_now(now))
+        finally:
+            self.env.close()
+
+    def check_user(
+        self, email: str, *, require_verified: bool = False, now: datetime | None = None
+    ) -> CheckUserResult:
+        """Can this user sign in now, by which ways, and why not (`idp check-user`)."""
+        from owox_idp.services import checkuser
+
+        return self._read(
+            lambda store: checkuser.check_user(
+                store, email=email, now=_now(now), require_verified=require_verified
+            )
+        )
+
+    def audit(
+        self,
+        *,
+        user: str | None = None,
+        since: str | datetime | None = None,
+        limit: int | None = None,
+        now: datetime | None = None,
+    ) -> list[AuditEntry]:
+        """idp's audit trail, newest first (`idp audit`); `since` is a duration back ('7d') or a date."""
+        from owox_idp.services import audit
+
+        moment = audit.parse_since(since, now=_now(now)) if isinstance(since, str) else since
+        return self._read(lambda store: audit.list_entries(store, user=user, since=moment, limit=limit))
 
     @staticmethod
     def generate_secret() -> str:

@@ -319,9 +319,21 @@ def _owox_database(layers: _Layers) -> tuple[str, str] | None:
         if sqlite_path is None:
             return "sqlite:///" + str(default_sqlite_path()), f"{type_source} + OWOX default path"
         path = Path(sqlite_path[0]).expanduser()
+        source = sqlite_path[1]
         if not path.is_absolute():
-            path = Path.cwd() / path
-        return "sqlite:///" + str(path), sqlite_path[1]
+            # a relative path written in an env file means "next to that file", as its author meant
+            # it, whichever directory idp runs in (`idp doctor` says so); from the environment, the
+            # current directory
+            from_file = source.startswith(".env ") and layers.dotenv_path is not None
+            base = (
+                layers.dotenv_path.expanduser().resolve().parent
+                if from_file and layers.dotenv_path
+                else Path.cwd()
+            )
+            path = base / path
+            if from_file:
+                source = f"{source}, relative to {base}"
+        return "sqlite:///" + str(path), source
     if db_type == "mysql":
         host = layers.get("IDP_BETTER_AUTH_MYSQL_HOST", "DB_HOST")
         port = layers.get("IDP_BETTER_AUTH_MYSQL_PORT", "DB_PORT")

@@ -15,6 +15,7 @@ class ExitCode(IntEnum):
     CONFIG = 6
     SCHEMA = 7
     REFUSED = 8
+    CHECK_FAILED = 9
     INTERRUPTED = 130
 
 
@@ -80,6 +81,12 @@ class SchemaError(IdpError):
 
 class Refused(IdpError):
     exit_code = ExitCode.REFUSED
+
+
+class CheckFailed(IdpError):
+    """`idp doctor` found a `fail`, or `idp check-user` found that the user cannot sign in."""
+
+    exit_code = ExitCode.CHECK_FAILED
 
 
 class Interrupted(IdpError):

@@ -20,6 +20,7 @@ from owox_idp.cli import sessions as _sessions  # noqa: E402,F401  isort: skip
 from owox_idp.cli import twofactor as _twofactor  # noqa: E402,F401  isort: skip
 from owox_idp.cli import links as _links  # noqa: E402,F401  isort: skip
 from owox_idp.cli import apikeys as _apikeys  # noqa: E402,F401  isort: skip
+from owox_idp.cli import toolbox as _toolbox  # noqa: E402,F401  isort: skip
 
 __all__ = ["app", "main"]
 

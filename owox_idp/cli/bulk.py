@@ -10,7 +10,17 @@ from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from owox_idp.cli.common import JsonOpt, TtlOpt, _admin, _run, _warn_ttl, app, command
+from owox_idp.cli.common import (
+    JsonOpt,
+    ReasonOpt,
+    TtlOpt,
+    _admin,
+    _run,
+    _warn_ttl,
+    app,
+    command,
+    warn_unrecorded,
+)
 from owox_idp.cli.files import _LinksFile, _open_private
 from owox_idp.errors import IdpError, Interrupted, UsageError
 
@@ -144,6 +154,7 @@ def import_cmd(
     force: Annotated[
         bool, typer.Option("--force", help="Allow an --update that leaves no active admin.")
     ] = False,
+    reason: ReasonOpt = None,
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON result per row on stdout.")] = False,
 ) -> None:
     """Create users from a CSV or JSON Lines file: validated first, then written in batches."""
@@ -185,7 +196,9 @@ def import_cmd(
         links_file = _LinksFile(links, out) if links is not None and not dry_run else None
         report = _ImportReport(out, json_=json_, links=links_file)
         try:
-            summary = admin.import_users(rows, options=options, report=report)
+            summary = admin.import_users(
+                rows, options=options, report=report, reason=reason, source_name=file
+            )
         except KeyboardInterrupt:
             report.stop()
             _partial(out, report.summary)
@@ -202,6 +215,7 @@ def import_cmd(
             if links_file is not None:
                 links_file.close()
         out.message(_summary_line(summary, dry_run=dry_run))
+        warn_unrecorded(out, admin)
         if links_file is not None and links_file.count and links != "-":
             out.message(f"Wrote {links_file.count} sign-in link(s) to {links} (mode 0600).")
             _warn_ttl(out, admin, lifetime)
@@ -325,6 +339,15 @@ def cleanup_cmd(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Count what would be deleted; delete nothing.")
     ] = False,
+    audit_older_than: Annotated[
+        str | None,
+        typer.Option(
+            "--audit-older-than",
+            help="Also delete audit entries older than this (e.g. 365d); without it the trail is kept.",
+            show_default=False,
+        ),
+    ] = None,
+    reason: ReasonOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Delete expired sessions and expired verification rows (magic links, reset tokens)."""
@@ -333,7 +356,13 @@ def cleanup_cmd(
         verb = "Deleted" if result.deleted else "Would delete"
         out.message(
             f"{verb} {result.expired_sessions} expired session(s) and "
-            f"{result.expired_verifications} expired verification row(s)."
+            f"{result.expired_verifications} expired verification row(s)"
+            + (f" and {result.audit_entries} audit entr(ies)." if result.audit_entries is not None else ".")
         )
 
-    command(ctx, lambda admin, out: admin.cleanup(dry_run=dry_run), render, json_=json_)
+    command(
+        ctx,
+        lambda admin, out: admin.cleanup(dry_run=dry_run, audit_older_than=audit_older_than, reason=reason),
+        render,
+        json_=json_,
+    )

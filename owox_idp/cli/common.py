@@ -67,6 +67,14 @@ AfterOpt = Annotated[
         show_default=False,
     ),
 ]
+ReasonOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--reason",
+        help="Why: kept in idp's audit trail (`idp audit`). Never put a secret here.",
+        show_default=False,
+    ),
+]
 PasswordStdinOpt = Annotated[
     bool,
     typer.Option(
@@ -222,8 +230,15 @@ def command(
                 out.json(to_json_value(result))
             elif render is not None:
                 render(out, admin, result)
+            warn_unrecorded(out, admin)
 
     _run(body)
+
+
+def warn_unrecorded(out: Output, admin: Admin) -> None:
+    """A change that could not go into the audit trail (idp_audit does not exist yet) says so."""
+    if admin.unrecorded:
+        out.warn("this change is not in the audit trail: run `idp migrate` to create idp's table idp_audit")
 
 
 def _read_password() -> str:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from owox_idp.cli.common import Globals, JsonOpt, YesOpt, _confirm, _run, app, command
+from owox_idp.cli.common import Globals, JsonOpt, ReasonOpt, YesOpt, _confirm, _run, app, command
 
 if TYPE_CHECKING:
     from owox_idp.api import Admin, Info
@@ -36,6 +36,7 @@ def migrate_cmd(
         ),
     ] = False,
     yes: YesOpt = False,
+    reason: ReasonOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Create or extend the schema additively, exactly as Better Auth's own migration would."""
@@ -50,7 +51,7 @@ def migrate_cmd(
             _confirm(out, "Apply it?", yes=False, command="migrate")
             return True
 
-        result = admin.migrate(dry_run=sql, confirm=confirm, indexes=indexes, force=force)
+        result = admin.migrate(dry_run=sql, confirm=confirm, indexes=indexes, force=force, reason=reason)
         for warning in result.plan.warnings:
             out.warn(warning)
         return result
@@ -78,6 +79,8 @@ def _summary(plan: Any) -> str:
         parts.append("added columns " + ", ".join(plan.add_columns))
     if plan.add_indexes:
         parts.append("created indexes " + ", ".join(plan.add_indexes))
+    if plan.create_idp_tables:
+        parts.append("created idp's own tables " + ", ".join(plan.create_idp_tables))
     return "; ".join(parts) + "."
 
 
@@ -112,7 +115,22 @@ def info_cmd(ctx: typer.Context, json_: JsonOpt = False) -> None:
         for warning in data["warnings"]:
             out.warn(warning)
 
-    command(ctx, lambda admin, out: admin.info(), render, json_=json_)
+    def call(admin: Admin, out: Output) -> None:
+        info = admin.info()
+        if json_:
+            out.json(info.to_json())
+        else:
+            render(out, admin, info)
+        db = info.data["database"]
+        if not db["reachable"] and info.data["schema"] is None:  # not a SQLite file still to be created
+            from owox_idp.errors import DatabaseUnreachable
+
+            raise DatabaseUnreachable(
+                f"the database cannot be reached: {db.get('error') or 'no answer'}",
+                hint="the report above shows the settings and where each came from",
+            )
+
+    command(ctx, call)
 
 
 @app.command("generate-secret")

@@ -7,7 +7,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from owox_idp.cli.common import AfterOpt, EmailArg, JsonOpt, YesOpt, _confirm, _next_page, app, command
+from owox_idp.cli.common import (
+    AfterOpt,
+    EmailArg,
+    JsonOpt,
+    ReasonOpt,
+    YesOpt,
+    _confirm,
+    _next_page,
+    app,
+    command,
+)
 
 if TYPE_CHECKING:
     from owox_idp.api import Admin
@@ -87,6 +97,7 @@ def revoke_sessions_cmd(
         ),
     ] = None,
     yes: YesOpt = False,
+    reason: ReasonOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Sign a user out: delete one or all of their sessions."""
@@ -94,7 +105,7 @@ def revoke_sessions_cmd(
     def call(admin: Admin, out: Output) -> RevokeResult:
         what = f"session {session_id} of {email}" if session_id else f"every session of {email}"
         _confirm(out, f"Revoke {what}?", yes=yes, command="revoke-sessions")
-        return admin.revoke_sessions(email, session_id=session_id)
+        return admin.revoke_sessions(email, session_id=session_id, reason=reason)
 
     def render(out: Output, admin: Admin, result: RevokeResult) -> None:
         if result.revoked == 0 and not result.impersonation_sessions_revoked:

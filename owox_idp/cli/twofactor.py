@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from owox_idp.cli.common import EmailArg, JsonOpt, YesOpt, _confirm, _iso, command, twofa_app
+from owox_idp.cli.common import EmailArg, JsonOpt, ReasonOpt, YesOpt, _confirm, _iso, command, twofa_app
 
 if TYPE_CHECKING:
     from owox_idp.api import Admin
@@ -30,6 +30,7 @@ def enable_cmd(
             "--force", help="Re-enrol a user who already has two-factor (the old app and codes stop working)."
         ),
     ] = False,
+    reason: ReasonOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Enrol a user in TOTP: prints a QR code (on a terminal), the otpauth URI and backup codes, once."""
@@ -47,11 +48,18 @@ def enable_cmd(
         out.result("backup codes: " + " ".join(result.backup_codes))
         out.message("These are shown only once: hand them to the user over a safe channel.")
 
-    command(ctx, lambda admin, out: admin.two_factor_enable(email, force=force), render, json_=json_)
+    command(
+        ctx,
+        lambda admin, out: admin.two_factor_enable(email, force=force, reason=reason),
+        render,
+        json_=json_,
+    )
 
 
 @twofa_app.command("disable")
-def disable_cmd(ctx: typer.Context, email: EmailArg, yes: YesOpt = False, json_: JsonOpt = False) -> None:
+def disable_cmd(
+    ctx: typer.Context, email: EmailArg, yes: YesOpt = False, reason: ReasonOpt = None, json_: JsonOpt = False
+) -> None:
     """Remove a user's two-factor enrolment and trusted devices (they sign in with the password alone)."""
 
     def call(admin: Admin, out: Output) -> DisableResult:
@@ -59,7 +67,7 @@ def disable_cmd(ctx: typer.Context, email: EmailArg, yes: YesOpt = False, json_:
 
         twofactor.ensure_supported(admin.deployment)  # before asking
         _confirm(out, f"Disable two-factor for {email}?", yes=yes, command="2fa disable")
-        return admin.two_factor_disable(email)
+        return admin.two_factor_disable(email, reason=reason)
 
     def render(out: Output, admin: Admin, result: DisableResult) -> None:
         if not result.changed:

@@ -12,6 +12,7 @@ from owox_idp.cli.common import (
     ForceOpt,
     JsonOpt,
     PasswordStdinOpt,
+    ReasonOpt,
     TtlOpt,
     YesOpt,
     _confirm,
@@ -66,6 +67,7 @@ def add_user_cmd(
         bool,
         typer.Option("--no-link", help="With --password-stdin: issue no sign-in link (service accounts)."),
     ] = False,
+    reason: ReasonOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Create a user with a role and print a one-time magic link (and store a password if given)."""
@@ -88,6 +90,7 @@ def add_user_cmd(
             if_missing=if_missing,
             callback_url=callback_url,
             no_link=no_link,
+            reason=reason,
         )
         if result.created and result.magic_link:
             _warn_ttl(out, admin, lifetime)
@@ -126,6 +129,7 @@ def bootstrap_admin_cmd(
             "--unban", help="Lift a ban of the admin (without it, a banned admin is refused: exit 8)."
         ),
     ] = False,
+    reason: ReasonOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Make sure the primary admin exists and can get in; safe to run on every deploy."""
@@ -144,7 +148,10 @@ def bootstrap_admin_cmd(
         out.result(result.magic_link or "")
 
     command(
-        ctx, lambda admin, out: admin.bootstrap_admin(email, ttl=ttl, lift_ban=unban), render, json_=json_
+        ctx,
+        lambda admin, out: admin.bootstrap_admin(email, ttl=ttl, lift_ban=unban, reason=reason),
+        render,
+        json_=json_,
     )
 
 
@@ -158,6 +165,7 @@ def reset_password_cmd(
     ] = False,
     ttl: TtlOpt = None,
     yes: YesOpt = False,
+    reason: ReasonOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Revoke sessions and pending links; set the given password, or remove it and print a new link."""
@@ -166,7 +174,9 @@ def reset_password_cmd(
         lifetime = admin.ttl(ttl)
         password = _read_password() if password_stdin else None
         _confirm(out, f"Reset the password of {email} and sign them out?", yes=yes, command="reset-password")
-        return admin.reset_password(email, password=password, keep_sessions=keep_sessions, ttl=lifetime)
+        return admin.reset_password(
+            email, password=password, keep_sessions=keep_sessions, ttl=lifetime, reason=reason
+        )
 
     def render(out: Output, admin: Admin, result: ResetResult) -> None:
         out.message(
@@ -194,6 +204,7 @@ def set_role_cmd(
     email: EmailArg,
     role: Annotated[str, typer.Argument(help="The new role.", show_default=False)],
     force: ForceOpt = False,
+    reason: ReasonOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Change a user's role (refused for the last admin unless --force)."""
@@ -204,7 +215,9 @@ def set_role_cmd(
         else:
             out.message(f"{result.email}: role {result.previous_role or '(none)'} -> {result.role}")
 
-    command(ctx, lambda admin, out: admin.set_role(email, role, force=force), render, json_=json_)
+    command(
+        ctx, lambda admin, out: admin.set_role(email, role, force=force, reason=reason), render, json_=json_
+    )
 
 
 @app.command("ban")
@@ -212,7 +225,10 @@ def ban_cmd(
     ctx: typer.Context,
     email: EmailArg,
     reason: Annotated[
-        str | None, typer.Option("--reason", help="Why (shown to admins).", show_default=False)
+        str | None,
+        typer.Option(
+            "--reason", help="Why (shown to admins; also kept in the audit trail).", show_default=False
+        ),
     ] = None,
     expires: Annotated[
         str | None,
@@ -252,7 +268,7 @@ def ban_cmd(
 
 
 @app.command("unban")
-def unban_cmd(ctx: typer.Context, email: EmailArg, json_: JsonOpt = False) -> None:
+def unban_cmd(ctx: typer.Context, email: EmailArg, reason: ReasonOpt = None, json_: JsonOpt = False) -> None:
     """Lift a ban (in the owox flavor, the previous role and password come back)."""
 
     def render(out: Output, admin: Admin, result: BanResult) -> None:
@@ -263,18 +279,23 @@ def unban_cmd(ctx: typer.Context, email: EmailArg, json_: JsonOpt = False) -> No
         else:
             out.message(f"{result.email} is not banned; nothing changed.")
 
-    command(ctx, lambda admin, out: admin.unban(email), render, json_=json_)
+    command(ctx, lambda admin, out: admin.unban(email, reason=reason), render, json_=json_)
 
 
 @app.command("delete-user")
 def delete_user_cmd(
-    ctx: typer.Context, email: EmailArg, yes: YesOpt = False, force: ForceOpt = False, json_: JsonOpt = False
+    ctx: typer.Context,
+    email: EmailArg,
+    yes: YesOpt = False,
+    force: ForceOpt = False,
+    reason: ReasonOpt = None,
+    json_: JsonOpt = False,
 ) -> None:
     """Delete a user and everything that belongs to them (sessions, accounts, role, 2FA, links)."""
 
     def call(admin: Admin, out: Output) -> DeleteResult:
         _confirm(out, f"Delete {email} and everything that belongs to them?", yes=yes, command="delete-user")
-        return admin.delete_user(email, force=force)
+        return admin.delete_user(email, force=force, reason=reason)
 
     def render(out: Output, admin: Admin, result: DeleteResult) -> None:
         details = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in result.removed.items() if v)

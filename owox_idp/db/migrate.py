@@ -6,7 +6,7 @@ required column without a default cannot be added to a table that has rows: that
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -167,6 +167,7 @@ class Plan:
     create_tables: list[str] = field(default_factory=list)
     add_columns: list[str] = field(default_factory=list)  # "table.column"
     add_indexes: list[str] = field(default_factory=list)
+    create_idp_tables: list[str] = field(default_factory=list)  # idp's own (idp_audit), not Better Auth's
     unsafe: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -192,9 +193,12 @@ def plan_migration(
     dialect: str,
     populated: Callable[[str], bool] | None,
     extra_indexes: list[ExpectedIndex] | None = None,
+    idp_tables: Mapping[str, list[str]] | None = None,
 ) -> Plan:
     """What Better Auth's migration would do to this database. `populated(table)` answers whether a
-    table has rows (only asked when a required column would be added); None skips that check."""
+    table has rows (only asked when a required column would be added); None skips that check.
+    `idp_tables` (table name -> its statements) are idp's own tables, created when missing after
+    everything else; Better Auth's migration never looks at them."""
     plan = Plan()
     add_stmts: list[str] = []
     create_stmts: list[str] = []
@@ -247,5 +251,10 @@ def plan_migration(
                 continue
         plan.add_indexes.append(index.name)
         index_stmts.append(ddl.create_index(dialect, index))
-    plan.statements = add_stmts + create_stmts + index_stmts
+    idp_stmts: list[str] = []
+    for table, statements in (idp_tables or {}).items():
+        if table not in state.tables:
+            plan.create_idp_tables.append(table)
+            idp_stmts += statements
+    plan.statements = add_stmts + create_stmts + index_stmts + idp_stmts
     return plan

@@ -10,7 +10,7 @@ module here and a line in `owox_idp.flavors.FLAVORS`, not new `if`s in the comma
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar, Literal
@@ -108,13 +108,15 @@ class Flavor(ABC):
         dialect: str,
         populated: Callable[[str], bool] | None,
         extra_indexes: list[ExpectedIndex] | None = None,
+        idp_tables: Mapping[str, list[str]] | None = None,
     ) -> Plan:
         """What `idp migrate` would run on this database: Better Auth's additive migration, computed
-        from the models (db/migrate.py). A server whose schema idp cannot write from models (the Rust
-        port's own migration files) plans its own."""
+        from the models (db/migrate.py), then idp's own tables (`idp_tables`). A server whose schema idp
+        cannot write from models (the Rust port's own migration files) plans its own."""
         from owox_idp.db.migrate import introspect, plan_migration
 
-        state = introspect(conn, [layout.table(m.name) for m in models], with_indexes=True)
+        tables = [layout.table(m.name) for m in models] + list(idp_tables or {})
+        state = introspect(conn, tables, with_indexes=True)
         return plan_migration(
             state=state,
             models=models,
@@ -122,6 +124,7 @@ class Flavor(ABC):
             dialect=dialect,
             populated=populated,
             extra_indexes=extra_indexes,
+            idp_tables=idp_tables,
         )
 
     def password_hasher(self, settings: Settings) -> Callable[[str], str]:

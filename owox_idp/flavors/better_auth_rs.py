@@ -22,7 +22,7 @@ What differs from Better Auth, and where it is handled:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
@@ -118,10 +118,11 @@ class BetterAuthRsFlavor(BetterAuthFlavor):
         dialect: str,
         populated: Callable[[str], bool] | None,
         extra_indexes: list[ExpectedIndex] | None = None,
+        idp_tables: Mapping[str, list[str]] | None = None,
     ) -> Plan:
         from owox_idp.db.migrate_rs import plan_rs_migration
 
-        del models, layout, populated, extra_indexes  # the port's files, not DDL from models
+        del models, layout, populated, extra_indexes, idp_tables  # the port's files, not DDL from models
         return plan_rs_migration(conn, dialect)
 
     def password_hasher(self, settings: Settings) -> Callable[[str], str]:

@@ -11,6 +11,7 @@ Parts return the records of `owox_idp.models` (None when a row is missing) and n
     owox_bans      idp's own table of what an OWOX ban took    repository/bans.py
     ban_guard      idp's trigger that makes a ban hold on the Rust port   repository/ban_guard.py
     api_keys       the api-key plugin's rows, idp_apikey_ban   repository/apikeys.py
+    audit          idp's own audit trail (idp_audit)           repository/audit.py
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy import literal, select
 from sqlalchemy.engine import Connection
 
 from owox_idp.repository.apikeys import ApiKeyRepository
+from owox_idp.repository.audit import AuditLog
 from owox_idp.repository.ban_guard import BanGuard
 from owox_idp.repository.bans import BAN_STORAGES, OwoxBanTable
 from owox_idp.repository.roles import ROLE_STORAGES, MembershipRepository
@@ -52,6 +54,7 @@ class Store:
         self.owox_bans = self.bans if isinstance(self.bans, OwoxBanTable) else OwoxBanTable(conn, self.t)
         self.ban_guard = BanGuard(conn, self.t)
         self.api_keys = ApiKeyRepository(conn, self.t)
+        self.audit = AuditLog(conn, self.t)
         parts = (self.users, self.sessions, self.verifications, self.two_factor, self.members, self.api_keys)
         for part in parts:
             part.new_id = deployment.new_id

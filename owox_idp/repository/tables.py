@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, Uuid
+from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Uuid
 
 from owox_idp.db.schema import Layout, Model
 from owox_idp.db.types import BABool, BADate
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from owox_idp.db.discover import ExtraColumn
 
 OWOX_BAN_TABLE = "idp_owox_ban"
+AUDIT_TABLE = "idp_audit"
 
 
 def _sa_type(field_type: str, storage: str | None = None) -> Any:
@@ -95,6 +96,26 @@ class Tables:
             Column("expiresAt", BADate(), key="expiresAt"),
             Column("createdAt", BADate(), key="createdAt"),
         )
+
+        # idp's own: the audit trail of every change idp made (repository/audit.py). Created by
+        # `idp migrate`; Better Auth's migration only looks at its own models' tables, so it never
+        # touches (or reports) this one. No column ever holds a password, token, link or secret.
+        self.audit = Table(
+            AUDIT_TABLE,
+            self.metadata,
+            Column("id", Integer(), primary_key=True, autoincrement=True, key="id"),
+            Column("at", BADate(), nullable=False, key="at"),
+            Column("actor", String(255), nullable=False, key="actor"),
+            Column("command", String(64), nullable=False, key="command"),
+            Column("target", String(320), key="target"),
+            Column("userId", String(191), key="userId"),
+            Column("outcome", String(32), nullable=False, key="outcome"),
+            Column("exitCode", Integer(), nullable=False, key="exitCode"),
+            Column("reason", String(1000), key="reason"),
+            Column("detail", String(1000), key="detail"),
+            Index("idp_audit_at_idx", "at"),
+        )
+        self.audit_exists: bool | None = None  # learnt once per run (repository/audit.py)
 
     def has(self, model: str) -> bool:
         return model in self.by_model

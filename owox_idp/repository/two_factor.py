@@ -60,3 +60,16 @@ class TwoFactorRepository(Part):
     def set_backup_codes(self, user_id: str, stored: str) -> int:
         tf = self.t["twoFactor"]
         return self.conn.execute(update(tf).where(tf.c.userId == user_id).values(backupCodes=stored)).rowcount
+
+    def sample(self, limit: int) -> list[TwoFactorRow]:
+        """Up to `limit` rows, for `idp doctor`'s check that the secret decrypts them."""
+        if not self.present:
+            return []
+        tf = self.t["twoFactor"]
+        cols = [tf.c.id, tf.c.userId, tf.c.secret, tf.c.backupCodes]
+        if "verified" in tf.c:
+            cols.append(tf.c.verified)
+        rows = self.conn.execute(select(*cols).order_by(tf.c.id).limit(limit)).mappings()
+        return [
+            TwoFactorRow(r["id"], r["userId"], r["secret"], r["backupCodes"], r.get("verified")) for r in rows
+        ]

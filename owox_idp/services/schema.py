@@ -30,10 +30,19 @@ def plan(env: Env) -> Plan:
         return _plan(env, conn)
 
 
+def idp_tables(env: Env) -> dict[str, list[str]]:
+    """idp's own tables that `idp migrate` creates (after Better Auth's), with their statements."""
+    from owox_idp.repository.audit import create_statements
+    from owox_idp.repository.tables import AUDIT_TABLE
+
+    return {AUDIT_TABLE: create_statements(env.tables(), env.dialect)}
+
+
 def _plan(env: Env, conn: Any, *, indexes: bool = False) -> Plan:
     from owox_idp.db.schema import idp_indexes
 
     env.discover(conn)  # the layout found (or declared) is the one that is extended
+    own = idp_tables(env)
     return env.deployment.flavor.migration_plan(
         conn,
         models=env.models,
@@ -41,6 +50,7 @@ def _plan(env: Env, conn: Any, *, indexes: bool = False) -> Plan:
         dialect=env.dialect,
         populated=env.store_on(conn).table_has_rows,
         extra_indexes=idp_indexes(env.models, env.layout) if indexes else None,
+        idp_tables=own,
     )
 
 
@@ -69,6 +79,7 @@ def migrate(
             dialect="sqlite",
             populated=None,
             extra_indexes=idp_indexes(env.models, env.layout) if indexes else None,
+            idp_tables=idp_tables(env),
         )
         return MigrateResult(p.statements, False, p)
 
@@ -93,6 +104,7 @@ def migrate(
                 conn.exec_driver_sql(statement)
         except DBAPIError as exc:
             raise translate_db_error(exc) from None
+        env.tables().audit_exists = None  # the audit table may exist now
     env.forget_discovery()  # the next command looks at the schema as it is now
     return MigrateResult(p.statements, True, p)
 
@@ -190,10 +202,16 @@ def info(env: Env) -> dict[str, Any]:
                 "status": status,
                 "missing": p.create_tables + p.add_columns,
                 "missing_indexes": p.add_indexes,
+                "missing_idp_tables": p.create_idp_tables,
                 "pending_statements": len(p.statements),
                 "warnings": p.warnings,
             }
             warnings += p.unsafe + p.warnings
+            if p.create_idp_tables and status != "missing":
+                warnings.append(
+                    f"idp's audit table ({', '.join(p.create_idp_tables)}) does not exist: changes are not "
+                    "recorded until `idp migrate` creates it"
+                )
             if p.schema_behind:
                 warnings.append("the schema is missing or out of date: run `idp migrate`")
             else:

@@ -28,7 +28,9 @@ def test_sql_prints_and_changes_nothing(idp: IdpRunner) -> None:
     r = idp("migrate", "--sql")
     assert r.exit_code == 0, r.stderr
     assert 'create table "user"' in r.stdout or "create table `user`" in r.stdout
-    assert r.stdout.count("create table") == 7  # owox: core + organization, member, invitation
+    # owox: core + organization, member, invitation; then idp's own audit table
+    assert r.stdout.count("create table") == 7
+    assert r.stdout.count("CREATE TABLE idp_audit") == 1
     assert not (_tables(idp) & {"user", "session"})
 
 
@@ -36,7 +38,7 @@ def test_migrate_twice_is_a_no_op(idp: IdpRunner) -> None:
     r = idp("migrate", "--yes", "--json")
     assert r.exit_code == 0, r.stderr
     first = r.json()
-    assert first["applied"] is True and len(first["statements"]) == 14
+    assert first["applied"] is True and len(first["statements"]) == 14 + 2  # + idp_audit and its index
     assert {"user", "session", "account", "verification", "organization", "member", "invitation"} <= _tables(
         idp
     )

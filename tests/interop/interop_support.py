@@ -101,6 +101,14 @@ def server_migrate(profile: str, db: TestDatabase) -> str:
     return proc.stderr
 
 
+IDP_OWN_TABLES = ("idp_audit",)  # created by `idp migrate` after Better Auth's statements
+
+
+def better_auths(statements: list[str]) -> list[str]:
+    """The statements of a migration that are Better Auth's own (not those of idp's own tables)."""
+    return [s for s in statements if not any(t in s for t in IDP_OWN_TABLES)]
+
+
 def split_statements(text: str) -> list[str]:
     """Statements of a migration script: one per non-blank line group, without the trailing `;`."""
     out: list[str] = []
@@ -634,18 +642,19 @@ def wait_until(moment: datetime, margin: float = 0.3) -> None:
 # ----------------------------------------------------------------------------- schema introspection
 
 
-def describe_schema(db: TestDatabase) -> dict[str, Any]:
+def describe_schema(db: TestDatabase, *, ignore: tuple[str, ...] = ()) -> dict[str, Any]:
     """Everything a schema comparison needs, read back from the database itself: per table the columns
     (order, type, nullability, default), primary key, unique constraints, indexes (with uniqueness) and
     foreign keys (with ON DELETE), through SQLAlchemy's inspector; plus the dialect's own catalog text
-    (sqlite_master, pg_catalog definitions, SHOW CREATE TABLE)."""
+    (sqlite_master, pg_catalog definitions, SHOW CREATE TABLE). Tables named in `ignore` are left out
+    (idp's own, which Better Auth's migration does not create)."""
     import sqlalchemy
 
     engine = sa_engine(db)
     try:
         insp = sqlalchemy.inspect(engine)
         out: dict[str, Any] = {}
-        for table in sorted(insp.get_table_names()):
+        for table in sorted(t for t in insp.get_table_names() if t not in ignore):
             out[table] = {
                 "columns": [
                     {
@@ -676,7 +685,10 @@ def describe_schema(db: TestDatabase) -> dict[str, Any]:
                 ),
             }
         with engine.connect() as conn:
-            out["(catalog)"] = _catalog(conn, db.dialect, sorted(t for t in out if not t.startswith("(")))
+            catalog = _catalog(conn, db.dialect, sorted(t for t in out if not t.startswith("(")))
+            out["(catalog)"] = [
+                entry for entry in catalog if not any(t in str(part) for part in entry for t in ignore)
+            ]
         return out
     finally:
         engine.dispose()
