@@ -196,7 +196,7 @@ def info(env: Env) -> dict[str, Any]:
             status = (
                 "missing"
                 if {env.layout.table(m.name) for m in env.models} <= set(p.create_tables)
-                else ("behind" if p.schema_behind else ("indexes-missing" if p.statements else "up-to-date"))
+                else ("behind" if p.schema_behind else ("indexes-missing" if p.add_indexes else "up-to-date"))
             )
             out["schema"] = {
                 "status": status,

@@ -376,6 +376,8 @@ def dump(engine: Any) -> dict[str, list[tuple[Any, ...]]]:
         quote = conn.dialect.identifier_preparer.quote
         state: dict[str, list[tuple[Any, ...]]] = {}
         for name in sorted(names):
+            if name == "idp_audit":  # a refused command is recorded there on purpose (issue 14)
+                continue
             # raw rows, as stored: no type processing (that could itself fail on what idp wrote)
             rows = conn.exec_driver_sql(f"SELECT * FROM {quote(name)}").all()
             state[name] = sorted(tuple(repr(v) for v in row) for row in rows)
