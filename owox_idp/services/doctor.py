@@ -301,7 +301,13 @@ def check_flavor(d: Doctor) -> list[Check]:
             )
         ]
     user_cols = d.probe.columns(layout.table("user"))
-    owox_members = d.probe.count_where("member", "organizationId", ORG_ID) if "member" in tables else 0
+    # OWOX's member rows, under Better Auth's default names (OWOX's server uses them); a `member` table
+    # of another shape (the Rust port's `organization_id`) holds none
+    owox_members = (
+        d.probe.count_where("member", "organizationId", ORG_ID)
+        if "member" in tables and "organizationId" in d.probe.columns("member")
+        else 0
+    )
     has_admin_columns = {"role", "banned"} <= user_cols
     has_org = "organization" in tables and "member" in tables
     if dep.name == "owox" and has_admin_columns and not has_org:

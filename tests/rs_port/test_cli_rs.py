@@ -508,3 +508,21 @@ def test_import_and_export(rs: Rs, tmp_path: Path) -> None:
         "oz@example.com": False,
     }
     assert port_hash not in r.stdout
+
+
+# ------------------------------------------------------------------------------------------ doctor
+
+
+def test_doctor_on_a_port_database(any_rs: Rs) -> None:
+    """`idp doctor` in the better-auth-rs flavor: no admin is a failure (exit 9); with an admin (the port's
+    admin check is `role == "admin"`, admin/mod.rs:92-93) nothing fails, and the port's tables are not
+    taken for another flavor's or another application's."""
+    r = any_rs("doctor", "--json")
+    assert r.exit_code == 9, r.stderr
+    failed = {c["name"] for c in r.json()["checks"] if c["status"] == "fail"}
+    assert failed, r.stdout
+    _add(any_rs, "root@example.com", PASSWORD, "--role", "admin")
+    r = any_rs("doctor", "--json")
+    checks = r.json()["checks"]
+    assert [c for c in checks if c["status"] == "fail"] == [], checks
+    assert r.exit_code == 0 and r.json()["ok"] is True
