@@ -63,7 +63,9 @@ def _install_interop_packages(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     _install_interop_packages(session)
-    session.run("pytest", *session.posargs)
+    # two workers (CI's machines have 2 cores): each starts its own Better Auth servers and databases
+    args = session.posargs or ["-n", os.environ.get("IDP_TEST_WORKERS", "2")]
+    session.run("pytest", *args)
 
 
 @nox.session
