@@ -88,4 +88,5 @@ def fuzz(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     session.env["IDP_FUZZ_EXAMPLES"] = os.environ.get("IDP_FUZZ_EXAMPLES", "2000")
     session.env["IDP_FUZZ_SHRINK"] = "1"
+    session.env["IDP_FUZZ_RANDOM"] = "1"
     session.run("pytest", "tests/fuzz", "-p", "no:cacheprovider", "-rxX", *session.posargs)

@@ -67,6 +67,9 @@ class Change:
 def check_reason(reason: str | None) -> str | None:
     if reason is None:
         return None
+    from owox_idp.validation import validate_text
+
+    validate_text(reason, what="--reason", max_length=MAX_REASON)  # NUL, lone surrogates: exit 5
     reason = reason.strip()
     if len(reason) > MAX_REASON:
         raise InvalidInput(f"--reason is longer than {MAX_REASON} characters")

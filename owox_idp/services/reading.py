@@ -168,6 +168,9 @@ def _read_jsonl(lines: Iterator[str]) -> list[InputRow]:
             msg = getattr(exc, "msg", str(exc))
             rows.append(InputRow(number, {}, f"not valid JSON ({msg})"))
             continue
+        except RecursionError:  # a line nested thousands deep: no user record is
+            rows.append(InputRow(number, {}, "not a user record (JSON nested too deeply)"))
+            continue
         if not isinstance(obj, dict):
             rows.append(InputRow(number, {}, "not a JSON object"))
             continue

@@ -675,7 +675,15 @@ def update_user(
     user = require_user(store, email)
     values: dict[str, Any] = {}
     changed: list[str] = []
+    from owox_idp.validation import validate_name, validate_text, validate_url
+
+    if image:
+        validate_url(image, what="--image")
+    for key, value in (fields or {}).items():
+        if isinstance(value, str):
+            validate_text(value, what=f"--field {key}")
     if name is not None:
+        validate_name(name)
         name = name.strip()
         if not name:
             raise InvalidInput("the name is empty")
