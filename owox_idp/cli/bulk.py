@@ -11,6 +11,7 @@ from typing import IO, TYPE_CHECKING, Annotated, Any
 import typer
 
 from owox_idp.cli.common import (
+    CallbackUrlOpt,
     JsonOpt,
     ReasonOpt,
     TtlOpt,
@@ -144,12 +145,7 @@ def import_cmd(
         ),
     ] = None,
     ttl: TtlOpt = None,
-    callback_url: Annotated[
-        str | None,
-        typer.Option(
-            "--callback-url", help="better-auth flavor: where the links land (default /).", show_default=False
-        ),
-    ] = None,
+    callback_url: CallbackUrlOpt = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Users per transaction.", min=1)] = 500,
     force: Annotated[
         bool, typer.Option("--force", help="Allow an --update that leaves no active admin.")

@@ -59,6 +59,14 @@ TtlOpt = Annotated[
         show_default=False,
     ),
 ]
+CallbackUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--callback-url",
+        help="better-auth flavor: where a sign-in link lands (default /).",
+        show_default=False,
+    ),
+]
 AfterOpt = Annotated[
     str | None,
     typer.Option(

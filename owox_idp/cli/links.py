@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from owox_idp.cli.common import JsonOpt, TtlOpt, _admin, _iso, _run, _warn_ttl, app
+from owox_idp.cli.common import CallbackUrlOpt, JsonOpt, TtlOpt, _admin, _iso, _run, _warn_ttl, app
 from owox_idp.errors import UsageError
 
 if TYPE_CHECKING:
@@ -45,12 +45,7 @@ def issue_link_cmd(
         ),
     ] = None,
     ttl: TtlOpt = None,
-    callback_url: Annotated[
-        str | None,
-        typer.Option(
-            "--callback-url", help="better-auth flavor: where the link lands (default /).", show_default=False
-        ),
-    ] = None,
+    callback_url: CallbackUrlOpt = None,
     batch_size: Annotated[
         int, typer.Option("--batch-size", help="With --without-password: users per transaction.", min=1)
     ] = 500,

@@ -8,6 +8,7 @@ import typer
 
 from owox_idp.cli.common import (
     AfterOpt,
+    CallbackUrlOpt,
     EmailArg,
     ForceOpt,
     JsonOpt,
@@ -57,12 +58,7 @@ def add_user_cmd(
     if_missing: Annotated[
         bool, typer.Option("--if-missing", help="An existing user is not an error (nothing changes).")
     ] = False,
-    callback_url: Annotated[
-        str | None,
-        typer.Option(
-            "--callback-url", help="better-auth flavor: where the link lands (default /).", show_default=False
-        ),
-    ] = None,
+    callback_url: CallbackUrlOpt = None,
     no_link: Annotated[
         bool,
         typer.Option("--no-link", help="With --password-stdin: issue no sign-in link (service accounts)."),
