@@ -64,7 +64,7 @@ class Deployment:
             flavor,
             plugins,
             layout or flavor.default_layout(),
-            flavor.models(plugins),
+            _stored_models(flavor.models(plugins), settings),
             id_format=settings.id_format or "text",
             sources=sources,
         )
@@ -110,7 +110,7 @@ class Deployment:
         return replace(
             self,
             plugins=plugins,
-            models=self.flavor.models(plugins),
+            models=_stored_models(self.flavor.models(plugins), self.settings),
             layout=discovery.layout,
             id_format=discovery.id_format,
             date_storage=dict(discovery.date_storage),
@@ -224,14 +224,23 @@ class Deployment:
                 hint="create the link through the server's API (signInMagicLink) instead",
             )
 
-    def session_cache_note(self) -> str | None:
-        """What revoking sessions in the database cannot reach on this deployment, if anything."""
-        if self.settings.session_storage == "both":
-            return (
-                "the server also keeps sessions in secondary storage (IDP_SESSION_STORAGE=both): the "
-                "database rows are deleted, and the cached copies live until they expire"
-            )
-        return None
+    def session_cache_note(self, change: str = "revoke") -> str | None:
+        """What a change in the database cannot reach on this deployment, if anything: the copies of
+        sessions (with their user, role included) that the server keeps in secondary storage.
+        `change`: "revoke" (sessions deleted), "role" (the user's role changed), "delete" (user deleted)."""
+        storage = self.settings.session_storage
+        if storage == "database":
+            return None
+        where = (
+            "the server also keeps sessions in secondary storage (IDP_SESSION_STORAGE=both)"
+            if storage == "both"
+            else "the server keeps sessions in secondary storage only (IDP_SESSION_STORAGE=secondary)"
+        )
+        if change == "role":
+            return f"{where}: sessions signed in before keep the old role until they expire"
+        if change == "delete" or storage == "secondary":
+            return f"{where}: the user's sessions there live until they expire"
+        return f"{where}: the database rows are deleted, and the cached copies live until they expire"
 
     def description(self) -> dict[str, Any]:
         """The deployment as `idp info` and `idp doctor` show it: each part with its source."""
@@ -258,6 +267,15 @@ class Deployment:
             }
             for key, value in parts.items()
         }
+
+
+def _stored_models(models: tuple[Model, ...], settings: Settings) -> tuple[Model, ...]:
+    """The models whose tables the server has. With secondary storage only, Better Auth's schema has no
+    `session` and no `verification` table (get-tables.ts: both live in the secondary storage), so their
+    absence is the deployment's shape, not a schema to migrate."""
+    if settings.session_storage != "secondary":
+        return models
+    return tuple(m for m in models if m.name not in ("session", "verification"))
 
 
 def _source(settings: Settings, key: str) -> str:

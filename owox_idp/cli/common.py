@@ -249,6 +249,14 @@ def warn_unrecorded(out: Output, admin: Admin) -> None:
         out.warn("this change is not in the audit trail: run `idp migrate` to create idp's table idp_audit")
 
 
+def warn_session_cache(out: Output, admin: Admin, change: str = "revoke") -> None:
+    """Sessions the server caches outside the database (IDP_SESSION_STORAGE=both/secondary) do not see
+    the change until they expire: said after every command that revokes sessions or changes a role."""
+    note = admin.deployment.session_cache_note(change)
+    if note:
+        out.warn(note)
+
+
 def _read_password() -> str:
     if sys.stdin is not None and sys.stdin.isatty():
         import getpass

@@ -17,6 +17,7 @@ from owox_idp.cli.common import (
     _next_page,
     app,
     command,
+    warn_session_cache,
 )
 
 if TYPE_CHECKING:
@@ -105,7 +106,9 @@ def revoke_sessions_cmd(
     def call(admin: Admin, out: Output) -> RevokeResult:
         what = f"session {session_id} of {email}" if session_id else f"every session of {email}"
         _confirm(out, f"Revoke {what}?", yes=yes, command="revoke-sessions")
-        return admin.revoke_sessions(email, session_id=session_id, reason=reason)
+        result = admin.revoke_sessions(email, session_id=session_id, reason=reason)
+        warn_session_cache(out, admin)
+        return result
 
     def render(out: Output, admin: Admin, result: RevokeResult) -> None:
         if result.revoked == 0 and not result.impersonation_sessions_revoked:

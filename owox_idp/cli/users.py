@@ -23,6 +23,7 @@ from owox_idp.cli.common import (
     _warn_ttl,
     app,
     command,
+    warn_session_cache,
 )
 
 if TYPE_CHECKING:
@@ -170,9 +171,12 @@ def reset_password_cmd(
         lifetime = admin.ttl(ttl)
         password = _read_password() if password_stdin else None
         _confirm(out, f"Reset the password of {email} and sign them out?", yes=yes, command="reset-password")
-        return admin.reset_password(
+        result = admin.reset_password(
             email, password=password, keep_sessions=keep_sessions, ttl=lifetime, reason=reason
         )
+        if not keep_sessions:
+            warn_session_cache(out, admin)
+        return result
 
     def render(out: Output, admin: Admin, result: ResetResult) -> None:
         out.message(
@@ -211,9 +215,13 @@ def set_role_cmd(
         else:
             out.message(f"{result.email}: role {result.previous_role or '(none)'} -> {result.role}")
 
-    command(
-        ctx, lambda admin, out: admin.set_role(email, role, force=force, reason=reason), render, json_=json_
-    )
+    def call(admin: Admin, out: Output) -> RoleResult:
+        result = admin.set_role(email, role, force=force, reason=reason)
+        if result.previous_role != result.role:
+            warn_session_cache(out, admin, "role")
+        return result
+
+    command(ctx, call, render, json_=json_)
 
 
 @app.command("ban")
@@ -243,7 +251,9 @@ def ban_cmd(
 
         expires_in = parse_duration(expires, what="--expires") if expires else None
         _confirm(out, f"Ban {email} and sign them out everywhere?", yes=yes, command="ban")
-        return admin.ban(email, reason=reason, expires=expires_in, force=force)
+        result = admin.ban(email, reason=reason, expires=expires_in, force=force)
+        warn_session_cache(out, admin)
+        return result
 
     def render(out: Output, admin: Admin, result: BanResult) -> None:
         until = f" until {_iso(result.ban_expires)}" if result.ban_expires else ""
@@ -291,7 +301,9 @@ def delete_user_cmd(
 
     def call(admin: Admin, out: Output) -> DeleteResult:
         _confirm(out, f"Delete {email} and everything that belongs to them?", yes=yes, command="delete-user")
-        return admin.delete_user(email, force=force, reason=reason)
+        result = admin.delete_user(email, force=force, reason=reason)
+        warn_session_cache(out, admin, "delete")
+        return result
 
     def render(out: Output, admin: Admin, result: DeleteResult) -> None:
         details = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in result.removed.items() if v)

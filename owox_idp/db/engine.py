@@ -3,6 +3,10 @@
 SQLite: foreign keys on (better-sqlite3 is compiled with them on; Python's sqlite3 is not), a busy
 timeout because the server keeps the file open, and explicit BEGIN (IMMEDIATE for writes) so that a
 command is one transaction. MySQL/MariaDB: the session time zone is UTC, as mysql2 with `timezone: "Z"`.
+PostgreSQL: `?schema=NAME` in the URL (Prisma's form; Better Auth's `database.schemaName`) is not a libpq
+option: it is taken out of the URL and becomes `SET LOCAL search_path` at the start of every
+transaction, which also holds behind a transaction-mode pooler (PgBouncer does not forward the
+`options=-csearch_path=...` startup parameter).
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from owox_idp.errors import DatabaseUnreachable, SchemaError
+from owox_idp.errors import ConfigError, DatabaseUnreachable, SchemaError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -66,9 +70,11 @@ def create_engine(url: str, *, create_file: bool = False) -> Engine:
             "init_command": "SET time_zone = '+00:00'",
             "charset": "utf8mb4",
         }
-    engine = sqlalchemy.create_engine(url, poolclass=NullPool, connect_args=connect_args)
+    sa_url, schema = split_schema(url, dialect)
+    engine = sqlalchemy.create_engine(sa_url, poolclass=NullPool, connect_args=connect_args)
 
     if dialect == "postgresql":
+        search_path = None if schema is None else f"SET LOCAL search_path TO {quote_pg_identifier(schema)}"
 
         @event.listens_for(engine, "begin")
         def _utc(conn: Connection) -> None:
@@ -76,6 +82,8 @@ def create_engine(url: str, *, create_file: bool = False) -> Engine:
             # must never depend on the server's or the role's TimeZone. SET LOCAL lasts one transaction,
             # so it also holds behind a transaction-mode pooler (PgBouncer)
             conn.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")
+            if search_path is not None:
+                conn.exec_driver_sql(search_path)
 
     if dialect == "sqlite":
 
@@ -93,6 +101,29 @@ def create_engine(url: str, *, create_file: bool = False) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def split_schema(url: str, dialect: str) -> tuple[Any, str | None]:
+    """The URL without its `schema` query parameter, and that schema (PostgreSQL only)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if "schema" not in parsed.query:
+        return parsed, None
+    value = parsed.query["schema"]
+    names = [value] if isinstance(value, str) else list(value)
+    if dialect != "postgresql":
+        raise ConfigError(
+            "?schema= in the database URL is for PostgreSQL only",
+            hint="on MySQL/MariaDB the database name is the schema: put it in the URL's path",
+        )
+    if len(names) != 1 or not names[0] or "\x00" in names[0] or len(names[0]) > 63:
+        raise ConfigError("?schema= in the database URL must name one PostgreSQL schema (1 to 63 characters)")
+    return parsed.difference_update_query(["schema"]), names[0]
+
+
+def quote_pg_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def connect(engine: Engine, *, write: bool) -> Connection:

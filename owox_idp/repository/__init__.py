@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import literal, select
 from sqlalchemy.engine import Connection
 
+from owox_idp.repository.absent import AbsentSessions, AbsentVerifications
 from owox_idp.repository.apikeys import ApiKeyRepository
 from owox_idp.repository.audit import AuditLog
 from owox_idp.repository.ban_guard import BanGuard
@@ -46,8 +47,11 @@ class Store:
         self.roles = ROLE_STORAGES[deployment.flavor.role_storage](conn, self.t)
         self.bans = BAN_STORAGES[deployment.flavor.ban_storage](conn, self.t)
         self.users = UserRepository(conn, self.t, roles=self.roles, bans=self.bans)
-        self.sessions = SessionRepository(conn, self.t)
-        self.verifications = VerificationRepository(conn, self.t)
+        stored = {m.name for m in deployment.models}  # secondary storage only: no session/verification
+        self.sessions = (SessionRepository if "session" in stored else AbsentSessions)(conn, self.t)
+        self.verifications = (VerificationRepository if "verification" in stored else AbsentVerifications)(
+            conn, self.t
+        )
         self.two_factor = TwoFactorRepository(conn, self.t)
         self.members = MembershipRepository(conn, self.t)
         # one instance where the ban storage is idp's table, so that both see it once it is created

@@ -380,6 +380,10 @@ def bootstrap_admin(
 def reset_password(
     store: Store, *, email: str, password: str | None, keep_sessions: bool, ttl: int, now: datetime
 ) -> ResetResult:
+    if not keep_sessions:
+        store.deployment.require_database_sessions(
+            "signing the user out (reset-password without --keep-sessions)"
+        )
     user = require_user(store, email)
     _refuse_if_frozen(store, user, "reset their password")
     password_hash = _hash(store, password) if password is not None else None

@@ -14,6 +14,12 @@
 //   IDP_INTEROP_SECRET    the server's secret (or IDP_INTEROP_SECRETS for the versioned form)
 //   IDP_INTEROP_ORGANIZATION=1  adds the organization plugin to the better-auth profile
 //   IDP_INTEROP_OAUTH=1   adds a generic OAuth provider "interop" (owox_extras.mjs) to either profile
+//   IDP_INTEROP_VARIANT   comma-separated deployment variants of the better-auth profile (the interop
+//                         matrix, tests/interop/test_interop_matrix_kysely.py): see applyVariant below
+//   IDP_INTEROP_VERSION=1.5  loads better-auth from ../node_v15 (its own package.json); drivers from here
+
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
 
 export const captured = { magicLinks: [], resetLinks: [] };
 
@@ -30,6 +36,7 @@ export function settings() {
     secrets: process.env.IDP_INTEROP_SECRETS,
     organization: process.env.IDP_INTEROP_ORGANIZATION === "1",
     oauth: process.env.IDP_INTEROP_OAUTH === "1",
+    variant: (process.env.IDP_INTEROP_VARIANT || "").split(",").filter(Boolean),
     magicLinkTtl: Number(process.env.IDP_INTEROP_MAGIC_LINK_TTL || (profile === "owox" ? 3600 : 300)),
   };
 }
@@ -55,11 +62,21 @@ async function openDatabase(s) {
   throw new Error(`unknown dialect ${s.dialect}`);
 }
 
-export async function createAuth(s = settings()) {
+// `load("plugins")` imports `<better-auth package>/plugins` of the configured version; 1.5 lives in
+// ../node_v15/node_modules (resolved through its package.json's exports, as a bare import there would be).
+function loader(s) {
   const pkg = s.version === "1.6" ? "better-auth-16" : "better-auth";
-  const { betterAuth } = await import(pkg);
-  const plugins = await import(`${pkg}/plugins`);
-  const { createAccessControl } = await import(`${pkg}/plugins/access`);
+  if (s.version !== "1.5") return { pkg, load: (sub = "") => import(sub ? `${pkg}/${sub}` : pkg) };
+  const require = createRequire(new URL("../node_v15/package.json", import.meta.url));
+  const load = (sub = "") => import(pathToFileURL(require.resolve(sub ? `better-auth/${sub}` : "better-auth")).href);
+  return { pkg: "better-auth@1.5", load };
+}
+
+export async function createAuth(s = settings()) {
+  const { pkg, load } = loader(s);
+  const { betterAuth } = await load();
+  const plugins = await load("plugins");
+  const { createAccessControl } = await load("plugins/access");
   const { database, close } = await openDatabase(s);
   const sendMagicLink = async ({ email, url, token }) => {
     captured.magicLinks.push({ email, url, token });
@@ -112,7 +129,7 @@ export async function createAuth(s = settings()) {
       ],
     };
   } else {
-    const { defaultStatements, adminAc, userAc } = await import(`${pkg}/plugins/admin/access`);
+    const { defaultStatements, adminAc, userAc } = await load("plugins/admin/access");
     const ac = createAccessControl(defaultStatements);
     const adminPlugins = [
       plugins.admin({
@@ -139,6 +156,96 @@ export async function createAuth(s = settings()) {
     };
   }
   if (s.oauth) options.plugins.push((await import("./owox_extras.mjs")).oauthPlugin(plugins));
+  if (s.variant.length) await applyVariant(options, s, { plugins, sendMagicLink });
   const auth = betterAuth(options);
-  return { auth, options, close, pkg };
+  return { auth, options, close, pkg, load };
+}
+
+// The deployment variants of the interop matrix, applied to the better-auth profile's options (each
+// as a real application configures Better Auth; names as in variants.mjs):
+//   uuid, serial        advanced.database.generateId
+//   plural              every model under its plural name (modelName; twoFactor -> twoFactors)
+//   renamed             user -> app_users (email -> email_address, emailVerified -> email_verified),
+//                       session -> app_sessions (userId -> user_id)
+//   fields              user.additionalFields: tier (required), plan (required, default "free"),
+//                       nickname (optional), credits (number, default 0)
+//   schema              PostgreSQL: the tables in schema "auth" (database.schemaName)
+//   no-admin, no-2fa    without the admin / two-factor plugin
+//   hashed-link         magicLink({ storeToken: "hashed" })
+//   secondary           secondaryStorage only (an in-memory Map in this process): sessions and
+//                       verification values are not in the database
+//   both                secondaryStorage with database copies (session.storeSessionInDatabase,
+//                       verification.storeInDatabase)
+//   bcrypt              emailAndPassword.password.hash/verify with bcryptjs (../node_bcrypt)
+export async function applyVariant(options, s, { plugins, sendMagicLink }) {
+  for (const variant of s.variant) {
+    if (variant === "uuid" || variant === "serial") {
+      options.advanced = { ...options.advanced, database: { ...options.advanced?.database, generateId: variant } };
+    } else if (variant === "plural") {
+      for (const model of ["user", "session", "account", "verification"]) {
+        options[model] = { ...options[model], modelName: `${model}s` };
+      }
+      const twoFactor = options.plugins.find((p) => p.id === "two-factor");
+      if (twoFactor) twoFactor.schema.twoFactor.modelName = "twoFactors";
+    } else if (variant === "renamed") {
+      options.user = { ...options.user, modelName: "app_users", fields: { email: "email_address", emailVerified: "email_verified" } };
+      options.session = { ...options.session, modelName: "app_sessions", fields: { userId: "user_id" } };
+    } else if (variant === "fields") {
+      options.user = {
+        ...options.user,
+        additionalFields: {
+          tier: { type: "string", required: true },
+          plan: { type: "string", required: true, defaultValue: "free" },
+          nickname: { type: "string", required: false },
+          credits: { type: "number", required: false, defaultValue: 0 },
+        },
+      };
+    } else if (variant === "schema") {
+      const { Kysely, PostgresDialect } = await import("kysely");
+      const db = new Kysely({ dialect: new PostgresDialect({ pool: options.database }) });
+      options.database = { db, type: "postgres", schemaName: "auth" };
+    } else if (variant === "no-admin" || variant === "no-2fa") {
+      const id = variant === "no-admin" ? "admin" : "two-factor";
+      options.plugins = options.plugins.filter((p) => p.id !== id);
+    } else if (variant === "hashed-link") {
+      options.plugins = options.plugins.map((p) =>
+        p.id === "magic-link" ? plugins.magicLink({ sendMagicLink, expiresIn: s.magicLinkTtl, storeToken: "hashed" }) : p,
+      );
+    } else if (variant === "secondary" || variant === "both") {
+      const store = new Map();
+      options.secondaryStorage = {
+        get: async (key) => {
+          const entry = store.get(key);
+          if (!entry) return null;
+          if (entry.until && entry.until <= Date.now()) {
+            store.delete(key);
+            return null;
+          }
+          return entry.value;
+        },
+        set: async (key, value, ttl) => {
+          store.set(key, { value, until: ttl ? Date.now() + ttl * 1000 : 0 });
+        },
+        delete: async (key) => {
+          store.delete(key);
+        },
+      };
+      if (variant === "both") {
+        options.session = { ...options.session, storeSessionInDatabase: true };
+        options.verification = { ...options.verification, storeInDatabase: true };
+      }
+    } else if (variant === "bcrypt") {
+      const require = createRequire(new URL("../node_bcrypt/package.json", import.meta.url));
+      const bcrypt = (await import(pathToFileURL(require.resolve("bcryptjs")).href)).default;
+      options.emailAndPassword = {
+        ...options.emailAndPassword,
+        password: {
+          hash: (password) => bcrypt.hash(password, 10),
+          verify: ({ hash, password }) => bcrypt.compare(password, hash),
+        },
+      };
+    } else {
+      throw new Error(`unknown IDP_INTEROP_VARIANT ${variant}`);
+    }
+  }
 }

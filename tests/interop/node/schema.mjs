@@ -4,8 +4,8 @@
 import { createAuth } from "./auth.mjs";
 
 const action = process.argv[2] || "sql";
-const { options, close, pkg } = await createAuth();
-const { getMigrations } = await import(`${pkg}/db/migration`);
+const { options, close, load } = await createAuth();
+const { getMigrations } = await load("db/migration");
 try {
   const m = await getMigrations(options);
   if (action === "sql") {

@@ -23,8 +23,8 @@ if (!Number.isInteger(port) || port <= 0) {
   process.exit(2);
 }
 
-const { auth, options, close, pkg } = await createAuth(s);
-const { toNodeHandler } = await import(`${pkg}/node`);
+const { auth, options, close, pkg, load } = await createAuth(s);
+const { toNodeHandler } = await load("node");
 const handler = toNodeHandler(auth);
 const extraRoutes =
   process.env.IDP_INTEROP_OWOX_ROUTES === "1"
