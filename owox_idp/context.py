@@ -183,12 +183,19 @@ def translate_db_error(exc: Exception) -> IdpError:
     if isinstance(exc, IntegrityError):
         return Conflict(f"the database refused the change: {reason}")
     lowered = reason.lower()
-    if isinstance(exc, ProgrammingError | OperationalError) and (
-        "no such table" in lowered
-        or "does not exist" in lowered
-        or "doesn't exist" in lowered
-        or "no such column" in lowered
-        or "unknown column" in lowered
+    # PostgreSQL's "operator does not exist: integer = character varying" is a type mismatch, not a
+    # missing table: `idp migrate` would not help
+    mismatch = "operator does not exist" in lowered or "function" in lowered
+    if (
+        isinstance(exc, ProgrammingError | OperationalError)
+        and not mismatch
+        and (
+            "no such table" in lowered
+            or "does not exist" in lowered
+            or "doesn't exist" in lowered
+            or "no such column" in lowered
+            or "unknown column" in lowered
+        )
     ):
         return SchemaError(f"the schema is missing or out of date ({reason})", hint="run `idp migrate`")
     if isinstance(exc, OperationalError) and ("locked" in lowered or "busy" in lowered):

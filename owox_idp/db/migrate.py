@@ -229,7 +229,9 @@ def plan_migration(
                 plan.warnings.append(
                     f"column {table}.{name} is nullable but Better Auth declares it required"
                 )
-            if not _matches(dialect, f.type, col.type):
+            # a reference has the type of the ids: text, uuid, or integer (generateId: "serial")
+            kinds = (f.type, "number") if f.references else (f.type,)
+            if not any(_matches(dialect, kind, col.type) for kind in kinds):
                 plan.warnings.append(
                     f"column {table}.{name} has type {col.type}; Better Auth expects a {f.type} column"
                 )

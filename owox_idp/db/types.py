@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Dialect
-from sqlalchemy.types import Boolean, DateTime, Integer, String, TypeDecorator, TypeEngine
+from sqlalchemy.types import Boolean, DateTime, Integer, String, TypeDecorator, TypeEngine, Uuid
 
 from owox_idp.clock import iso
 
@@ -84,6 +84,52 @@ class BADate(TypeDecorator[datetime]):
         if self.storage == "int-seconds" and isinstance(value, int | float) and not isinstance(value, bool):
             return datetime.fromtimestamp(value, UTC)
         return parse_date(value)
+
+
+class SerialId(TypeDecorator[str]):
+    """A database-generated integer id (Better Auth's `generateId: "serial"`: PostgreSQL identity, MySQL
+    auto_increment, SQLite integer primary key) and every column that references one. idp handles ids
+    as text everywhere; they are bound as integers (PostgreSQL compares `integer = character varying`
+    as an error) and read back as text. A value that is no integer matches no row (ids given by
+    users are only ever compared, never written)."""
+
+    impl = Integer
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None or isinstance(value, int):
+            return value
+        text = str(value).strip()
+        if text.isascii() and text.removeprefix("-").isdigit() and len(text) <= 19:
+            return int(text)
+        return None  # `id = NULL` matches nothing: such an id (a --session-id typed by hand) is not found
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else str(value)
+
+
+class UuidId(TypeDecorator[str]):
+    """A PostgreSQL `uuid` id (generateId: "uuid") and the columns that reference one, handled as text;
+    a value that is no UUID matches no row (PostgreSQL would refuse the whole statement)."""
+
+    impl = Uuid
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(as_uuid=False)
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        import uuid
+
+        try:
+            return str(uuid.UUID(str(value)))
+        except ValueError:
+            return None
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else str(value)
 
 
 class BABool(TypeDecorator[bool]):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Uuid
+from sqlalchemy import Column, Index, Integer, MetaData, String, Table
 
 from owox_idp.db.schema import Layout, Model
-from owox_idp.db.types import BABool, BADate
+from owox_idp.db.types import BABool, BADate, SerialId, UuidId
 
 if TYPE_CHECKING:
     from owox_idp.db.discover import ExtraColumn
@@ -36,9 +36,9 @@ def _id_type(id_format: str, dialect: str) -> Any:
     """Ids and the columns that reference them: uuid columns on PostgreSQL (generateId: "uuid"), integers
     for database-generated ids (generateId: "serial"), text otherwise."""
     if id_format == "uuid" and dialect == "postgresql":
-        return Uuid(as_uuid=False)
+        return UuidId()
     if id_format == "serial":
-        return Integer()
+        return SerialId()
     return String()
 
 
