@@ -21,6 +21,7 @@ INTEROP_NODE_DIRS = (
     INTEROP / "node_apikey",
     INTEROP / "node_apikey" / "v1.6",
     INTEROP / "node_bcrypt",
+    INTEROP / "node_v15",
 )
 
 
