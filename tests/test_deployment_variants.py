@@ -172,3 +172,60 @@ def test_schema_query_parameter_is_postgresql_only(tmp_path: Path) -> None:
         idp = _runner(db, tmp_path, url=db.url + "?schema=auth")
         r = idp("migrate", "--yes")
         assert r.exit_code == 6 and "PostgreSQL only" in r.stderr, r
+
+
+def test_secondary_session_storage_has_no_session_tables(tmp_path: Path) -> None:
+    """With secondaryStorage only, Better Auth's schema has no session and no verification table:
+    idp's migrate creates none either, commands that need them are refused (exit 6, nothing written),
+    and the others work (before: exit 7 "run `idp migrate`", then a KeyError)."""
+    with fresh_database("sqlite", tmp_path) as db:
+        idp = _runner(db, tmp_path)
+        idp.env["IDP_SESSION_STORAGE"] = "secondary"
+        idp.migrate()
+        import sqlite3
+
+        con = sqlite3.connect(db.url.removeprefix("sqlite:///"))
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        con.close()
+        assert "user" in tables and not {"session", "verification"} & tables, tables
+        _nothing_to_migrate(idp)
+        made = _ok(idp, "add-user", "ann@example.test", "--password-stdin", "--no-link", input=PASSWORD)
+        assert made["magic_link"] is None
+        for args in (
+            ["add-user", "bob@example.test"],
+            ["list-sessions", "ann@example.test"],
+            ["revoke-sessions", "ann@example.test", "--yes"],
+            ["ban", "ann@example.test", "--yes"],
+            ["reset-password", "ann@example.test", "--password-stdin", "--yes"],
+        ):
+            r = idp(*args, input=PASSWORD)
+            assert r.exit_code == 6 and "secondary" in r.stderr and "Traceback" not in r.stderr, (args, r)
+        assert [u["email"] for u in _ok(idp, "list-users")] == ["ann@example.test"]  # type: ignore[index]
+        r = idp(
+            "reset-password",
+            "ann@example.test",
+            "--password-stdin",
+            "--keep-sessions",
+            "--yes",
+            input=PASSWORD,
+        )
+        assert r.exit_code == 0, r
+        r = idp("delete-user", "ann@example.test", "--yes")
+        assert r.exit_code == 0 and "live until they expire" in r.stderr, r
+
+
+def test_both_session_storage_warns_about_cached_sessions(tmp_path: Path) -> None:
+    with fresh_database("sqlite", tmp_path) as db:
+        idp = _runner(db, tmp_path)
+        idp.env["IDP_SESSION_STORAGE"] = "both"
+        idp.migrate()
+        _ok(idp, "add-user", "root@example.test", "--role", "admin", "--password-stdin", input=PASSWORD)
+        _ok(idp, "add-user", "ann@example.test", "--password-stdin", input=PASSWORD)
+        for args, words in (
+            (["set-role", "ann@example.test", "admin"], "keep the old role"),
+            (["revoke-sessions", "ann@example.test", "--yes"], "cached copies live until they expire"),
+            (["ban", "ann@example.test", "--yes"], "cached copies live until they expire"),
+            (["delete-user", "ann@example.test", "--yes"], "live until they expire"),
+        ):
+            r = idp(*args)
+            assert r.exit_code == 0 and words in r.stderr, (args, r)
