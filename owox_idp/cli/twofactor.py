@@ -105,7 +105,7 @@ def status_cmd(ctx: typer.Context, email: EmailArg, json_: JsonOpt = False) -> N
 
 
 @twofa_app.command("unlock")
-def unlock_cmd(ctx: typer.Context, email: EmailArg, json_: JsonOpt = False) -> None:
+def unlock_cmd(ctx: typer.Context, email: EmailArg, reason: ReasonOpt = None, json_: JsonOpt = False) -> None:
     """Lift a two-factor lock-out (too many wrong codes); the enrolment and backup codes stay."""
 
     def render(out: Output, admin: Admin, result: UnlockResult) -> None:
@@ -118,11 +118,13 @@ def unlock_cmd(ctx: typer.Context, email: EmailArg, json_: JsonOpt = False) -> N
             "attempt(s) forgotten; they can sign in with a code again."
         )
 
-    command(ctx, lambda admin, out: admin.two_factor_unlock(email), render, json_=json_)
+    command(ctx, lambda admin, out: admin.two_factor_unlock(email, reason=reason), render, json_=json_)
 
 
 @twofa_app.command("backup-codes")
-def backup_codes_cmd(ctx: typer.Context, email: EmailArg, json_: JsonOpt = False) -> None:
+def backup_codes_cmd(
+    ctx: typer.Context, email: EmailArg, reason: ReasonOpt = None, json_: JsonOpt = False
+) -> None:
     """Replace a user's backup codes (the old ones stop working); prints the new ones, once."""
 
     def render(out: Output, admin: Admin, result: BackupCodesResult) -> None:
@@ -132,4 +134,4 @@ def backup_codes_cmd(ctx: typer.Context, email: EmailArg, json_: JsonOpt = False
         out.result("backup codes: " + " ".join(result.backup_codes))
         out.message("These are shown only once: hand them to the user over a safe channel.")
 
-    command(ctx, lambda admin, out: admin.two_factor_backup_codes(email), render, json_=json_)
+    command(ctx, lambda admin, out: admin.two_factor_backup_codes(email, reason=reason), render, json_=json_)

@@ -426,6 +426,7 @@ def update_user_cmd(
             show_default=False,
         ),
     ] = None,
+    reason: ReasonOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Edit a user's name, email, verified flag, image or additional fields; prints the user record."""
@@ -439,7 +440,13 @@ def update_user_cmd(
                 "nothing to change: give --name, --email, --verified/--unverified, --image or --field"
             )
         return admin.update_user(
-            email, name=name, new_email=new_email, verified=verified, image=image, fields=fields
+            email,
+            name=name,
+            new_email=new_email,
+            verified=verified,
+            image=image,
+            fields=fields,
+            reason=reason,
         )
 
     def render(out: Output, admin: Admin, result: UpdateUserResult) -> None:
