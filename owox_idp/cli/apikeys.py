@@ -10,7 +10,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from owox_idp.cli.common import EmailArg, JsonOpt, ReasonOpt, YesOpt, _confirm, _iso, app, command
+from owox_idp.cli.common import (
+    EmailArg,
+    JsonOpt,
+    ReasonOpt,
+    SubGroup,
+    YesOpt,
+    _confirm,
+    _iso,
+    app,
+    command,
+)
 
 if TYPE_CHECKING:
     from owox_idp.api import Admin
@@ -18,6 +28,7 @@ if TYPE_CHECKING:
     from owox_idp.services.apikeys import ApiKeyCreated, ApiKeyRevokeResult, ApiKeyView
 
 apikey_app = typer.Typer(
+    cls=SubGroup,
     help="API keys of Better Auth's api-key plugin: create (printed once), list, revoke.",
     no_args_is_help=True,
     rich_markup_mode=None,

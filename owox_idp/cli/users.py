@@ -229,7 +229,9 @@ def ban_cmd(
     expires: Annotated[
         str | None,
         typer.Option(
-            "--expires", help="better-auth flavor: lift the ban after 30m, 12h, 7d...", show_default=False
+            "--expires",
+            help="better-auth flavor: lift the ban after a while (30m, 12h, 7d).",
+            show_default=False,
         ),
     ] = None,
     force: ForceOpt = False,

