@@ -393,17 +393,39 @@ def warn_unrecorded(out: Output, admin: Admin) -> None:
         out.warn("this change is not in the audit trail: run `idp migrate` to create idp's table idp_audit")
 
 
-def _read_password() -> str:
-    if sys.stdin is not None and sys.stdin.isatty():
-        import getpass
+PASSWORD_ATTEMPTS = 3
 
+
+def _prompt_password(attempts: int = PASSWORD_ATTEMPTS) -> str:
+    """The hidden prompt on a terminal: a password that breaks the length policy, or a repetition that
+    differs, asks again, up to `attempts` times; then exit 5, as a bad password on stdin is."""
+    import getpass
+
+    from owox_idp.crypto.passwords import validate_password_length
+    from owox_idp.errors import InvalidInput
+
+    problem = ""
+    for attempt in range(1, attempts + 1):
         first = getpass.getpass("New password: ", stream=sys.stderr)
-        second = getpass.getpass("Repeat it: ", stream=sys.stderr)
-        if first != second:
-            from owox_idp.errors import InvalidInput
+        try:
+            validate_password_length(first)
+        except InvalidInput as exc:
+            problem = exc.message
+        else:
+            if getpass.getpass("Repeat it: ", stream=sys.stderr) == first:
+                return first
+            problem = "the two passwords differ"
+        if attempt < attempts:
+            sys.stderr.write(f"{problem}; try again ({attempts - attempt} attempt(s) left).\n")
+            sys.stderr.flush()
+    raise InvalidInput(f"{problem} ({attempts} attempts); nothing was changed")
 
-            raise InvalidInput("the two passwords differ")
-        return first
+
+def _read_password() -> str:
+    """A password from the hidden prompt (stdin is a terminal) or one read of stdin (a pipe: one try,
+    the whole input without its final newline)."""
+    if sys.stdin is not None and sys.stdin.isatty():
+        return _prompt_password()
     try:
         data = sys.stdin.read() if sys.stdin is not None else ""
     except UnicodeDecodeError:  # never show any of it

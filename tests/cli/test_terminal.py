@@ -144,3 +144,104 @@ def test_help_is_never_cut_at_80_columns() -> None:
             if cut and lines[i + 1].strip()[:1].isalnum():
                 bad.append((path, line))
     assert bad == []
+
+
+# ----------------------------------------------------------------------------- the password prompt
+
+GOOD = "a good long password"
+
+
+class Pty:
+    """`idp` run on a real pseudo-terminal (its controlling terminal: getpass opens /dev/tty)."""
+
+    def __init__(self, args: list[str], env: dict[str, str], cwd: Path) -> None:
+        import pty
+
+        child_env = {k: v for k, v in os.environ.items() if not k.startswith(("IDP_", "BETTER_AUTH"))}
+        child_env.update(env)
+        child_env["COLUMNS"] = "80"
+        pid, fd = pty.fork()
+        if pid == 0:  # the child: becomes idp at once
+            os.chdir(cwd)
+            os.execve(sys.executable, [sys.executable, "-m", "owox_idp", *args], child_env)
+        self.pid, self.fd, self.seen = pid, fd, ""
+
+    def expect(self, text: str, timeout: float = 60) -> str:
+        import select
+
+        while text not in self.seen:
+            ready, _, _ = select.select([self.fd], [], [], timeout)
+            assert ready, f"no {text!r} from idp; it printed {self.seen!r}"
+            try:
+                chunk = os.read(self.fd, 4096)
+            except OSError:  # the child ended (EIO on Linux)
+                chunk = b""
+            assert chunk, f"idp ended before {text!r}; it printed {self.seen!r}"
+            self.seen += chunk.decode(errors="replace")
+        before, _, self.seen = self.seen.partition(text)
+        return before
+
+    def send(self, line: str) -> None:
+        os.write(self.fd, line.encode() + b"\r")
+
+    def wait(self) -> tuple[int, str]:
+        import select
+
+        rest = self.seen
+        while True:
+            ready, _, _ = select.select([self.fd], [], [], 60)
+            if not ready:
+                break
+            try:
+                chunk = os.read(self.fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            rest += chunk.decode(errors="replace")
+        _, status = os.waitpid(self.pid, 0)
+        os.close(self.fd)
+        return os.waitstatus_to_exitcode(status), rest
+
+
+def test_the_prompt_asks_again_on_a_short_or_mismatched_password(idp: IdpRunner, tmp_path: Path) -> None:
+    idp.migrate()
+    term = Pty(["add-user", "p@example.com", "--role", "admin", "--password-stdin"], idp.env, tmp_path)
+    term.expect("New password: ")
+    term.send("short")
+    assert "password is too short: 5 characters" in term.expect("New password: ")
+    term.send(GOOD)
+    term.expect("Repeat it: ")
+    term.send(GOOD + " but not the same")
+    assert "the two passwords differ; try again (1 attempt(s) left)" in term.expect("New password: ")
+    term.send(GOOD)
+    term.expect("Repeat it: ")
+    term.send(GOOD)
+    code, rest = term.wait()
+    assert code == 0, rest
+    assert "Created p@example.com with role admin and a password." in rest
+    assert GOOD not in term.seen + rest  # hidden: never echoed
+    assert idp("show-user", "p@example.com", "--json").json()["has_password"] is True
+
+
+def test_the_prompt_gives_up_after_three_attempts(idp_sqlite: IdpRunner, tmp_path: Path) -> None:
+    idp = idp_sqlite
+    idp.migrate()
+    assert idp("add-user", "p@example.com", "--role", "admin").exit_code == 0
+    term = Pty(["reset-password", "p@example.com", "--password-stdin", "--yes"], idp.env, tmp_path)
+    for _ in range(3):
+        term.expect("New password: ")
+        term.send("1234567")
+    code, rest = term.wait()
+    assert code == 5, rest
+    assert "Error: password is too short: 7 characters, at least 8 are required (3 attempts)" in rest
+    assert idp("show-user", "p@example.com", "--json").json()["has_password"] is False
+
+
+def test_on_a_pipe_the_password_is_one_line_one_try(idp_sqlite: IdpRunner) -> None:
+    idp = idp_sqlite
+    idp.migrate()
+    r = idp("add-user", "p@example.com", "--password-stdin", input="short\n")
+    assert r.exit_code == 5 and "too short" in r.stderr
+    assert "New password" not in r.stderr and "try again" not in r.stderr  # no prompt, no second try
+    assert idp("show-user", "p@example.com").exit_code == 3
