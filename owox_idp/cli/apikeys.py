@@ -127,7 +127,7 @@ def list_cmd(
                     r.created_at,
                 ]
             )
-        out.table(columns, table, no_wrap=("id",))
+        out.table(columns, table, no_wrap=("id", "email"), cut_first=("name",))
 
     command(ctx, lambda admin, out: admin.api_key_list(email, include_expired=all_), render, json_=json_)
 

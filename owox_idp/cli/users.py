@@ -394,6 +394,8 @@ def list_users_cmd(
                 [u.email, u.name, u.role or "-", u.has_password, u.banned, u.two_factor_enabled, u.created_at]
                 for u in rows
             ],
+            no_wrap=("email",),
+            cut_first=("name",),
         )
         if next_page := _next(rows):
             out.message(f"Showing {page}. {next_page}")

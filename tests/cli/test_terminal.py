@@ -5,6 +5,7 @@ password prompt asking again on a terminal (driven through a real pseudo-termina
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -154,16 +155,27 @@ GOOD = "a good long password"
 class Pty:
     """`idp` run on a real pseudo-terminal (its controlling terminal: getpass opens /dev/tty)."""
 
-    def __init__(self, args: list[str], env: dict[str, str], cwd: Path) -> None:
+    def __init__(
+        self, args: list[str], env: dict[str, str], cwd: Path, *, columns: int = 80, lines: int = 24
+    ) -> None:
+        import fcntl
         import pty
+        import struct
+        import termios
 
-        child_env = {k: v for k, v in os.environ.items() if not k.startswith(("IDP_", "BETTER_AUTH"))}
+        child_env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("IDP_", "BETTER_AUTH", "NO_COLOR", "COLUMNS", "LINES"))
+        }
         child_env.update(env)
-        child_env["COLUMNS"] = "80"
+        child_env["COLUMNS"], child_env["LINES"] = str(columns), str(lines)
         pid, fd = pty.fork()
         if pid == 0:  # the child: becomes idp at once
             os.chdir(cwd)
             os.execve(sys.executable, [sys.executable, "-m", "owox_idp", *args], child_env)
+        # the terminal's size, as a terminal emulator sets it
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
         self.pid, self.fd, self.seen = pid, fd, ""
 
     def expect(self, text: str, timeout: float = 60) -> str:
@@ -245,3 +257,85 @@ def test_on_a_pipe_the_password_is_one_line_one_try(idp_sqlite: IdpRunner) -> No
     assert r.exit_code == 5 and "too short" in r.stderr
     assert "New password" not in r.stderr and "try again" not in r.stderr  # no prompt, no second try
     assert idp("show-user", "p@example.com").exit_code == 3
+
+
+# ----------------------------------------------------------------------------- tables at 80 columns
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+LONG_UA = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36 Edg/131.0.2903.86"
+)
+
+
+def _emails(n: int, length: int) -> list[str]:
+    out = []
+    for i in range(n):
+        local = f"user{i}." + "x" * length
+        out.append((local[: length - len("@example.com")] + "@example.com").lower())
+    assert all(len(e) == length for e in out)
+    return out
+
+
+def _screen(idp: IdpRunner, tmp_path: Path, *args: str, columns: int, no_color: bool = False) -> list[str]:
+    env = {**idp.env, **({"NO_COLOR": "1"} if no_color else {})}
+    code, text = Pty(list(args), env, tmp_path, columns=columns).wait()
+    assert code == 0, text
+    return [ANSI.sub("", line) for line in text.replace("\r\n", "\n").split("\n")]
+
+
+def _whole_on_one_line(lines: list[str], emails: list[str]) -> None:
+    for email in emails:
+        assert any(email in line for line in lines), (email, lines)
+
+
+@pytest.fixture
+def crowd(idp: IdpRunner) -> tuple[IdpRunner, list[str]]:
+    from datetime import UTC, datetime
+
+    from test_sessions import add_session
+
+    idp.migrate()
+    emails = _emails(3, 60)
+    for email in emails:
+        r = idp("add-user", email, "--name", "A very long display name for a person " * 2, "--json")
+        assert r.exit_code == 0, r.stderr
+        add_session(idp, r.json()["user_id"], created=datetime.now(UTC), ip="203.0.113.7", user_agent=LONG_UA)
+    return idp, emails
+
+
+def test_list_users_and_sessions_keep_the_whole_email_at_80_columns(
+    crowd: tuple[IdpRunner, list[str]], tmp_path: Path
+) -> None:
+    idp, emails = crowd
+    for command in ("list-users", "list-sessions"):
+        lines = _screen(idp, tmp_path, command, columns=80)
+        assert all(len(line) <= 80 for line in lines), lines
+        _whole_on_one_line(lines, emails)
+        assert "…" not in "".join(line for line in lines if "@" in line)  # the identity is never cut
+    sessions = _screen(idp, tmp_path, "list-sessions", columns=80)
+    assert any(LONG_UA[:40] in line for line in sessions)  # the records show the user agent too
+
+
+def test_a_wide_terminal_gets_a_table_that_cuts_the_user_agent_first(
+    crowd: tuple[IdpRunner, list[str]], tmp_path: Path
+) -> None:
+    idp, emails = crowd
+    lines = _screen(idp, tmp_path, "list-sessions", columns=160, no_color=True)
+    header = next(line for line in lines if line.startswith("id "))
+    assert "user agent" in header and "email" in header
+    rows = [line for line in lines if "@" in line]
+    assert len(rows) == 3 and all(len(line) <= 160 for line in lines)
+    _whole_on_one_line(rows, emails)
+    assert all("…" in row for row in rows)  # the user agent gave way
+    users = _screen(idp, tmp_path, "list-users", columns=120)
+    assert next(line for line in users if line.startswith("email "))
+    _whole_on_one_line(users, emails)
+
+
+def test_at_40_columns_the_rows_become_records(crowd: tuple[IdpRunner, list[str]], tmp_path: Path) -> None:
+    idp, emails = crowd
+    for command in ("list-users", "list-sessions"):
+        lines = _screen(idp, tmp_path, command, columns=40)
+        _whole_on_one_line(lines, emails)  # longer than the terminal: whole, the terminal wraps it
+        assert sum(line.startswith("email") for line in lines) == 3
