@@ -39,10 +39,21 @@ def enable_cmd(
         verb = "Re-enrolled" if result.replaced else "Enrolled"
         out.message(f"{verb} {result.email} in two-factor (TOTP); sign-in now asks for a code.")
         if out.stdout_tty:
-            from owox_idp.cli.qr import render_terminal
+            import shutil
 
-            out.message("Scan this QR code with an authenticator app:")
-            out.result(render_terminal(result.otpauth_uri, color=out.color))
+            from owox_idp.cli.qr import fit_terminal
+
+            size = shutil.get_terminal_size((80, 24))
+            code = fit_terminal(result.otpauth_uri, color=out.color, columns=size.columns, lines=size.lines)
+            if code is not None:
+                out.message("Scan this QR code with an authenticator app:")
+                out.result(code)
+            else:
+                out.message(
+                    f"The QR code of this otpauth URI ({len(result.otpauth_uri)} characters) does not fit "
+                    f"this {size.columns}x{size.lines} terminal, so none is shown: open the URI on the "
+                    "phone, or type the secret into the authenticator app (TOTP, 6 digits, 30 s)."
+                )
         out.result(f"otpauth URI:  {result.otpauth_uri}")
         out.result(f"secret:       {result.secret}")
         out.result("backup codes: " + " ".join(result.backup_codes))
