@@ -239,7 +239,10 @@ class Admin:
         no_link: bool = False,
         now: datetime | None = None,
         reason: str | None = None,
+        fields: Mapping[str, Any] | None = None,
     ) -> AddUserResult:
+        """Create a user; `fields` are additional columns of the user table (column -> value, text
+        converted to the column's type, as `update_user` does)."""
         from owox_idp.services import users
 
         change = self._change("add-user", email, reason, secrets=(password,))
@@ -256,6 +259,7 @@ class Admin:
                 now=_now(now),
                 callback_url=callback_url,
                 no_link=no_link,
+                fields=dict(fields) if fields else None,
             ),
             change,
         )
@@ -268,6 +272,7 @@ class Admin:
         lift_ban: bool = False,
         now: datetime | None = None,
         reason: str | None = None,
+        fields: Mapping[str, Any] | None = None,
     ) -> BootstrapResult:
         from owox_idp.services import users
 
@@ -278,7 +283,12 @@ class Admin:
         lifetime = self.ttl(ttl)
         return self._write(
             lambda store: users.bootstrap_admin(
-                store, email=target, ttl=lifetime, now=_now(now), lift_ban=lift_ban
+                store,
+                email=target,
+                ttl=lifetime,
+                now=_now(now),
+                lift_ban=lift_ban,
+                fields=dict(fields) if fields else None,
             ),
             change,
         )

@@ -42,6 +42,16 @@ if TYPE_CHECKING:
 
 # ----------------------------------------------------------------------------- users
 
+FieldOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--field",
+        help="NAME=VALUE: an additional column of the user table, written with the column's type "
+        "(an empty VALUE is NULL); repeatable.",
+        show_default=False,
+    ),
+]
+
 
 @app.command("add-user")
 def add_user_cmd(
@@ -63,6 +73,7 @@ def add_user_cmd(
         bool,
         typer.Option("--no-link", help="With --password-stdin: issue no sign-in link (service accounts)."),
     ] = False,
+    field: FieldOpt = None,
     reason: ReasonOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -75,6 +86,7 @@ def add_user_cmd(
             raise UsageError(
                 "--no-link needs --password-stdin: without a password or a link the user could never sign in"
             )
+        fields = _parse_fields(field or [])
         lifetime = admin.ttl(ttl)
         password = _read_password() if password_stdin else None
         result = admin.add_user(
@@ -87,6 +99,7 @@ def add_user_cmd(
             callback_url=callback_url,
             no_link=no_link,
             reason=reason,
+            fields=fields,
         )
         if result.created and result.magic_link:
             _warn_ttl(out, admin, lifetime)
@@ -125,6 +138,15 @@ def bootstrap_admin_cmd(
             "--unban", help="Lift a ban of the admin (without it, a banned admin is refused: exit 8)."
         ),
     ] = False,
+    field: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--field",
+            help="NAME=VALUE: an additional column of the user table, written when the admin is "
+            "created (an existing admin's are left as they are); repeatable.",
+            show_default=False,
+        ),
+    ] = None,
     reason: ReasonOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -145,7 +167,9 @@ def bootstrap_admin_cmd(
 
     command(
         ctx,
-        lambda admin, out: admin.bootstrap_admin(email, ttl=ttl, lift_ban=unban, reason=reason),
+        lambda admin, out: admin.bootstrap_admin(
+            email, ttl=ttl, lift_ban=unban, reason=reason, fields=_parse_fields(field or [])
+        ),
         render,
         json_=json_,
     )
@@ -421,15 +445,7 @@ def update_user_cmd(
     image: Annotated[
         str | None, typer.Option("--image", help="The profile image URL ('' clears it).", show_default=False)
     ] = None,
-    field: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--field",
-            help="NAME=VALUE: an additional column of the user table, written with the column's type "
-            "(an empty VALUE is NULL); repeatable.",
-            show_default=False,
-        ),
-    ] = None,
+    field: FieldOpt = None,
     reason: ReasonOpt = None,
     json_: JsonOpt = False,
 ) -> None:
