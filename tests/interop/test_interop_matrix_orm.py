@@ -32,8 +32,8 @@ from typing import Any
 import pytest
 from dbutil import TestDatabase, fresh_database, selected_dialects
 from interop_support import (
-    PASSWORD,
     IDP_OWN_TABLES,
+    PASSWORD,
     AuthServer,
     Browser,
     CliResult,
@@ -43,10 +43,10 @@ from interop_support import (
     describe_schema,
     idp_settings_env,
     node_problem,
-    split_statements,
     parse_time,
     run_idp,
     sa_engine,
+    split_statements,
     unique_email,
 )
 
@@ -106,7 +106,9 @@ def _snake(name: str) -> str:
 
 def _drizzle(variant: str, dialect: str, **kw: Any) -> Cell:
     version = "1.7" if variant.endswith("plugins17") else "1.4"
-    return Cell(f"drizzle-{variant}", f"drizzle/{variant}", dialect, "drizzle", snake=True, version=version, **kw)
+    return Cell(
+        f"drizzle-{variant}", f"drizzle/{variant}", dialect, "drizzle", snake=True, version=version, **kw
+    )
 
 
 _PASCAL = ",".join(f"{m}={m[0].upper()}{m[1:]}" for m in (*CORE, "twoFactor", *ORG))
@@ -169,7 +171,9 @@ class Matrix:
         stack = self.stacks.get(cell.name)
         if stack is not None:
             if not stack.server.alive():
-                self.broken[cell.name] = f"the server of {cell.name} died:\n{stack.server.stderr_text()[-4000:]}"
+                self.broken[cell.name] = (
+                    f"the server of {cell.name} died:\n{stack.server.stderr_text()[-4000:]}"
+                )
                 pytest.fail(self.broken[cell.name], pytrace=False)
             return stack
         db = self.exit.enter_context(fresh_database(cell.dialect, self.base))
