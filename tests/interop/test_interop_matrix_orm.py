@@ -249,6 +249,10 @@ def _set_database_time_zone(db: TestDatabase, zone: str) -> None:
     with engine.connect() as conn:
         conn.exec_driver_sql(f"ALTER DATABASE \"{db.name}\" SET timezone = '{zone}'")
     engine.dispose()
+    engine = sqlalchemy.create_engine(db.sa_url)  # a new session starts in that zone (the premise)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SHOW timezone").scalar() == zone
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")
