@@ -30,9 +30,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dbutil import TestDatabase, fresh_database, selected_dialects
+from dbutil import TestDatabase, fresh_database, selected_dialects, skip_or_fail
 from interop_support import (
     IDP_OWN_TABLES,
+    NODE_DIR,
     PASSWORD,
     AuthServer,
     Browser,
@@ -268,7 +269,12 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matrix]:
 def cell(request: pytest.FixtureRequest, matrix: Matrix) -> OrmStack:
     problem = node_problem()
     if problem:
-        pytest.skip(problem)
+        skip_or_fail(problem)
+    for package in ("drizzle-orm", "better-auth-14"):
+        if not (NODE_DIR / "node_modules" / package / "package.json").exists():
+            skip_or_fail(
+                f"node package {package} is missing from {NODE_DIR / 'node_modules'}: run `npm ci` there"
+            )
     return matrix.get(request.param)
 
 
