@@ -73,6 +73,7 @@ class Cell:
     model_names: str = ""  # IDP_INTEROP_MODEL_NAMES (orm.mjs)
     snake: bool = False  # Drizzle's generated snake_case columns
     version: str = "1.7"  # the server's better-auth: 1.4.22 for the schemas generated from 1.4's plugins
+    dates: str = "timestamp"  # the date storage idp must discover (owox_idp.db.discover.DateStorage)
     migrate_adds: tuple[str, ...] = ()  # what `idp migrate` adds (the schema is behind the server's version)
 
     def table(self, model: str) -> str:
@@ -122,17 +123,20 @@ CELLS = [
     _drizzle("pg-plugins17", "postgresql"),
     _drizzle("mysql", "mariadb"),
     _drizzle("mysql-plugins17", "mariadb"),
-    _drizzle("sqlite", "sqlite"),
-    _drizzle("sqlite-plural", "sqlite", plural=True),
-    _drizzle("sqlite-plugins17", "sqlite"),
+    _drizzle("sqlite", "sqlite", dates="int-ms"),
+    _drizzle("sqlite-plural", "sqlite", plural=True, dates="int-ms"),
+    _drizzle("sqlite-plugins17", "sqlite", dates="int-ms"),
     # CLI 1.3.4's schema (seconds) behind the 1.4 server: migrate adds 1.4's invitation.createdAt and the
     # indexes 1.3.4 did not generate, in the deployment's storage
     _drizzle(
-        "sqlite-cli134", "sqlite", migrate_adds=('add column "created_at" integer not null', "create index")
+        "sqlite-cli134",
+        "sqlite",
+        dates="int-seconds",
+        migrate_adds=('add column "created_at" integer not null', "create index"),
     ),
     Cell("prisma-postgresql", "prisma/postgresql", "postgresql", "kysely"),
     Cell("prisma-postgresql-nomap", "prisma/postgresql-nomap", "postgresql", "kysely", model_names=_PASCAL),
-    Cell("prisma-mysql", "prisma/mysql", "mariadb", "kysely"),
+    Cell("prisma-mysql", "prisma/mysql", "mariadb", "kysely", dates="datetime"),
 ]
 
 
@@ -167,7 +171,7 @@ class OrmStack(Stack):
     def raw_instant(self, value: Any) -> datetime:
         """A date as stored (naive = UTC wall clock, integer = Drizzle's ms or s) as a UTC instant."""
         if isinstance(value, int):
-            seconds = value / 1000 if "cli134" not in self.c.name else value
+            seconds = value if self.c.dates == "int-seconds" else value / 1000
             return datetime.fromtimestamp(seconds, UTC)
         return parse_time(value)
 
@@ -317,6 +321,18 @@ def test_migrate_has_nothing_to_do_or_refuses(cell: OrmStack, matrix: Matrix) ->
     assert cell.idp_json("migrate", "--yes")["statements"] == []  # nothing left to do
 
 
+def test_the_deployment_is_discovered(cell: OrmStack) -> None:
+    """With no layout setting, `idp info` finds what the ORM created."""
+    found = cell.idp_json("info")["deployment"]
+    assert found["origin"]["value"] == ("drizzle" if cell.c.adapter == "drizzle" else "prisma"), found
+    assert found["casing"]["value"] == ("snake" if cell.c.snake else "camel"), found
+    assert found["id_format"]["value"] == "text", found
+    assert found["date_storage"]["value"] == [cell.c.dates], found
+    assert ("organization" in found["plugins"]["value"]) is cell.c.organization, found
+    tables = found["tables"]["value"]
+    assert {m: tables[m] for m in CORE} == {m: cell.c.table(m) for m in CORE}, found
+
+
 def test_users_sign_in_with_their_role_and_set_role(cell: OrmStack) -> None:
     """idp's user with a password and its user with a link both sign in, each with its role; set-role is
     seen on the next request of the link's session."""
@@ -403,9 +419,14 @@ def test_delete_user(cell: OrmStack) -> None:
     assert r.status == 200 and r.json()["users"] == [], r
 
 
-def test_declared_contradiction_is_refused_and_writes_nothing(cell: OrmStack) -> None:
+@pytest.mark.parametrize("setting", ["IDP_CASING", "IDP_USE_PLURAL"])
+def test_declared_contradiction_is_refused_and_writes_nothing(cell: OrmStack, setting: str) -> None:
     email = unique_email("contradiction")
-    env = cell.idp_env | {"IDP_CASING": "camel" if cell.c.snake else "snake"}
+    wrong = {
+        "IDP_CASING": "camel" if cell.c.snake else "snake",
+        "IDP_USE_PLURAL": "false" if cell.c.plural else "true",
+    }
+    env = cell.idp_env | {setting: wrong[setting]}
     r = run_idp(env, "add-user", email, "--json")
     assert r.exit_code == 6, r
     assert r.stderr.strip() and "Traceback" not in r.stderr, r
