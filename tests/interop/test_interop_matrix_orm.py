@@ -1,5 +1,6 @@
-"""The interop matrix of the ORM deployments (issue 10): the real Better Auth server (1.7.25) on the
-databases Drizzle and Prisma create, and idp run on them with no setting but the URL (discovery).
+"""The interop matrix of the ORM deployments (issue 10): the real Better Auth server (1.4.22 on the
+schemas generated from 1.4's plugins, else 1.7.25) on the databases Drizzle and Prisma create, and idp
+run on them with no layout setting (discovery); `idp migrate` runs before the server starts.
 
 - Drizzle: Better Auth's Drizzle adapter (`better-auth/adapters/drizzle`, drizzle-orm 0.45.4) with the
   committed `schema.ts` Better Auth's CLI generated, on the database created from the committed
@@ -16,7 +17,8 @@ server's and idp's sessions start in New York time, and their `timestamp` (no ti
 still hold UTC instants (a session idp lists has the expiry the server wrote; a link idp issues is
 neither dead on arrival nor 5 hours too long; a ban's end is what the server reads).
 
-Each cell's server starts once per session (`matrix` pool); every test uses fresh users.
+Each cell's server starts once per session (`matrix` pool); every test uses fresh users. What the
+server wrote on stderr during a failing test is shown in its "Captured stdout teardown" section.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dbutil import TestDatabase, fresh_database, selected_dialects, skip_or_fail
+from dbutil import TestDatabase as Database  # (not collected as a test class)
+from dbutil import fresh_database, selected_dialects, skip_or_fail
 from interop_support import (
     IDP_OWN_TABLES,
     NODE_DIR,
@@ -224,7 +227,7 @@ class Matrix:
         return stack
 
 
-def apply_sql(db: TestDatabase, folder: str) -> None:
+def apply_sql(db: Database, folder: str) -> None:
     """Run the committed migration of a deployment (drizzle-kit's breakpoints, Prisma's comments)."""
     import sqlalchemy
 
@@ -241,13 +244,13 @@ def apply_sql(db: TestDatabase, folder: str) -> None:
     engine.dispose()
 
 
-def idp_env(cell: Cell, db: TestDatabase, base_url: str) -> dict[str, str]:
+def idp_env(cell: Cell, db: Database, base_url: str) -> dict[str, str]:
     """idp's settings for a cell: the URL, secret, base URL, roles and the server's version; the layout
     is discovered."""
     return idp_settings_env("better-auth", db, base_url) | {"IDP_BETTER_AUTH_VERSION": cell.version}
 
 
-def _set_database_time_zone(db: TestDatabase, zone: str) -> None:
+def _set_database_time_zone(db: Database, zone: str) -> None:
     import sqlalchemy
 
     engine = sqlalchemy.create_engine(db.sa_url, isolation_level="AUTOCOMMIT")
@@ -269,7 +272,7 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matrix]:
         pool.exit.close()
 
 
-def _get(request: pytest.FixtureRequest, matrix: Matrix) -> OrmStack:
+def _get(request: pytest.FixtureRequest, matrix: Matrix) -> Iterator[OrmStack]:
     problem = node_problem()
     if problem:
         skip_or_fail(problem)
@@ -278,15 +281,20 @@ def _get(request: pytest.FixtureRequest, matrix: Matrix) -> OrmStack:
             skip_or_fail(
                 f"node package {package} is missing from {NODE_DIR / 'node_modules'}: run `npm ci` there"
             )
-    return matrix.get(request.param)
+    stack = matrix.get(request.param)
+    offset = stack.server.stderr_size()
+    yield stack
+    text = stack.server.stderr_text(offset).strip()
+    if text:  # shown by pytest only when the test failed
+        print(f"Better Auth server stderr ({stack.c.name}, {stack.server.stderr_path}):\n{text[-6000:]}")
 
 
 _SELECTED = [c for c in CELLS if c.dialect in selected_dialects()]
 
 
 @pytest.fixture(params=_SELECTED, ids=lambda c: c.name)
-def cell(request: pytest.FixtureRequest, matrix: Matrix) -> OrmStack:
-    return _get(request, matrix)
+def cell(request: pytest.FixtureRequest, matrix: Matrix) -> Iterator[OrmStack]:
+    yield from _get(request, matrix)
 
 
 # one cell per date storage and dialect: the plural, no-org and 1.7-plugin variants store dates as their
@@ -295,8 +303,8 @@ def cell(request: pytest.FixtureRequest, matrix: Matrix) -> OrmStack:
     params=[c for c in _SELECTED if not any(p in c.name for p in ("plural", "no-org", "plugins17"))],
     ids=lambda c: c.name,
 )
-def storage_cell(request: pytest.FixtureRequest, matrix: Matrix) -> OrmStack:
-    return _get(request, matrix)
+def storage_cell(request: pytest.FixtureRequest, matrix: Matrix) -> Iterator[OrmStack]:
+    yield from _get(request, matrix)
 
 
 def _signed_in(stack: OrmStack, prefix: str, role: str) -> tuple[dict[str, Any], Browser]:
