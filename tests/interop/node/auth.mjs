@@ -56,7 +56,7 @@ async function openDatabase(s) {
 }
 
 export async function createAuth(s = settings()) {
-  const pkg = s.version === "1.6" ? "better-auth-16" : "better-auth";
+  const pkg = { "1.6": "better-auth-16", "1.4": "better-auth-14" }[s.version] || "better-auth";
   const { betterAuth } = await import(pkg);
   const plugins = await import(`${pkg}/plugins`);
   const { createAccessControl } = await import(`${pkg}/plugins/access`);
@@ -139,6 +139,8 @@ export async function createAuth(s = settings()) {
     };
   }
   if (s.oauth) options.plugins.push((await import("./owox_extras.mjs")).oauthPlugin(plugins));
+  // IDP_INTEROP_ADAPTER (drizzle | kysely) and IDP_INTEROP_MODEL_NAMES: see orm.mjs
+  if (process.env.IDP_INTEROP_ADAPTER) await (await import("./orm.mjs")).configureOrm(s, options, database, pkg);
   const auth = betterAuth(options);
   return { auth, options, close, pkg };
 }
