@@ -239,7 +239,10 @@ class Admin:
         no_link: bool = False,
         now: datetime | None = None,
         reason: str | None = None,
+        fields: Mapping[str, Any] | None = None,
     ) -> AddUserResult:
+        """Create a user; `fields` are additional columns of the user table (column -> value, text
+        converted to the column's type, as `update_user` does)."""
         from owox_idp.services import users
 
         change = self._change("add-user", email, reason, secrets=(password,))
@@ -256,6 +259,7 @@ class Admin:
                 now=_now(now),
                 callback_url=callback_url,
                 no_link=no_link,
+                fields=dict(fields) if fields else None,
             ),
             change,
         )
@@ -268,6 +272,7 @@ class Admin:
         lift_ban: bool = False,
         now: datetime | None = None,
         reason: str | None = None,
+        fields: Mapping[str, Any] | None = None,
     ) -> BootstrapResult:
         from owox_idp.services import users
 
@@ -278,7 +283,12 @@ class Admin:
         lifetime = self.ttl(ttl)
         return self._write(
             lambda store: users.bootstrap_admin(
-                store, email=target, ttl=lifetime, now=_now(now), lift_ban=lift_ban
+                store,
+                email=target,
+                ttl=lifetime,
+                now=_now(now),
+                lift_ban=lift_ban,
+                fields=dict(fields) if fields else None,
             ),
             change,
         )
@@ -657,12 +667,14 @@ class Admin:
         image: str | None = None,
         fields: dict[str, Any] | None = None,
         now: datetime | None = None,
+        reason: str | None = None,
     ) -> UpdateUserResult:
         """Edit a user: name, email (lower-cased; another user's is refused), emailVerified, image ("" clears
         it) and additional columns of the user table (`fields`: column -> value, text converted to the
         column's type, "" or None is NULL)."""
         from owox_idp.services import users
 
+        change = self._change("update-user", email, reason)
         return self._write(
             lambda store: users.update_user(
                 store,
@@ -673,7 +685,8 @@ class Admin:
                 image=image,
                 fields=fields,
                 now=_now(now),
-            )
+            ),
+            change,
         )
 
     def issue_link(
@@ -683,15 +696,18 @@ class Admin:
         ttl: int | str | None = None,
         callback_url: str | None = None,
         now: datetime | None = None,
+        reason: str | None = None,
     ) -> IssuedLink:
         """A new one-time sign-in link for an existing user; nothing is revoked."""
         from owox_idp.services import links
 
+        change = self._change("issue-link", email, reason)
         lifetime = self.ttl(ttl)
         return self._write(
             lambda store: links.issue_link(
                 store, email=email, ttl=lifetime, now=_now(now), callback_url=callback_url
-            )
+            ),
+            change,
         )
 
     def issue_links_without_password(
@@ -703,39 +719,56 @@ class Admin:
         batch_size: int = 500,
         on_batch: Callable[[Sequence[IssuedLink]], None] | None = None,
         now: datetime | None = None,
+        reason: str | None = None,
     ) -> BulkLinksResult:
         """A link for every user without a password (not banned; with `role`, of that role; "none":
         without a role), one transaction per `batch_size` users, `on_batch` after each commit."""
         from owox_idp.services import links
 
         self._bulk("issue_links_without_password")
+        change = self._change("issue-link --without-password", role, reason, email=False)
         lifetime = self.ttl(ttl)
         no_role = role is not None and role.strip().lower() == "none" and "none" not in self.deployment.roles
-        return links.issue_links_without_password(
-            self.env,
-            role=None if no_role else role,
-            no_role=no_role,
-            ttl=lifetime,
-            now=_now(now),
-            callback_url=callback_url,
-            batch_size=batch_size,
-            on_batch=on_batch,
-        )
+        try:
+            result = links.issue_links_without_password(
+                self.env,
+                role=None if no_role else role,
+                no_role=no_role,
+                ttl=lifetime,
+                now=_now(now),
+                callback_url=callback_url,
+                batch_size=batch_size,
+                on_batch=on_batch,
+            )
+        except Exception as exc:
+            self._failed(change, exc)
+            raise
+        # one entry per run, with the counts (the links themselves never reach the audit trail)
+        self._recorded(change, _Counts({"links": result.issued, "skipped": result.banned_skipped}))
+        return result
 
-    def two_factor_unlock(self, email: str, *, now: datetime | None = None) -> UnlockResult:
+    def two_factor_unlock(
+        self, email: str, *, now: datetime | None = None, reason: str | None = None
+    ) -> UnlockResult:
         """Lift a two-factor lock-out (too many failed codes) without touching the enrolment."""
         from owox_idp.services import twofactor
 
+        change = self._change("2fa unlock", email, reason)
         twofactor.ensure_supported(self.deployment)
-        return self._write(lambda store: twofactor.unlock(store, email=email, now=_now(now)))
+        return self._write(lambda store: twofactor.unlock(store, email=email, now=_now(now)), change)
 
-    def two_factor_backup_codes(self, email: str, *, now: datetime | None = None) -> BackupCodesResult:
+    def two_factor_backup_codes(
+        self, email: str, *, now: datetime | None = None, reason: str | None = None
+    ) -> BackupCodesResult:
         """Replace the backup codes (the old ones stop working); the new ones are returned once."""
         from owox_idp.services import twofactor
 
+        change = self._change("2fa backup-codes", email, reason)
         twofactor.ensure_supported(self.deployment)
         self.settings.require_secrets()
-        return self._write(lambda store: twofactor.replace_backup_codes(store, email=email, now=_now(now)))
+        return self._write(
+            lambda store: twofactor.replace_backup_codes(store, email=email, now=_now(now)), change
+        )
 
     # ------------------------------------------------------------------ API keys (api-key plugin)
     def api_key_create(
@@ -748,6 +781,7 @@ class Admin:
         permissions: Mapping[str, Sequence[str]] | str | None = None,
         metadata: Mapping[str, Any] | str | None = None,
         now: datetime | None = None,
+        reason: str | None = None,
     ) -> ApiKeyCreated:
         """A new key for the user, stored as the plugin stores it; `result.key` is the only copy of the
         plain key. `expires`: seconds or '30d' (1 to 365 days); `permissions` / `metadata` as mappings
@@ -756,6 +790,7 @@ class Admin:
         from owox_idp.services import apikeys
         from owox_idp.validation import parse_duration
 
+        change = self._change("api-key create", email, reason)
         apikeys.ensure_supported(self.deployment)
         expires_in = parse_duration(str(expires), what="--expires") if expires is not None else None
         perms = keys.parse_permissions(permissions) if isinstance(permissions, str) else permissions
@@ -770,7 +805,8 @@ class Admin:
                 permissions=perms,
                 metadata=meta,
                 now=_now(now),
-            )
+            ),
+            change,
         )
 
     def api_key_list(
@@ -786,12 +822,29 @@ class Admin:
             )
         )
 
-    def api_key_revoke(self, key_id: str | None = None, *, email: str | None = None) -> ApiKeyRevokeResult:
+    def api_key_revoke(
+        self, key_id: str | None = None, *, email: str | None = None, reason: str | None = None
+    ) -> ApiKeyRevokeResult:
         """Delete one key by id, or (`email=`) every key of a user."""
         from owox_idp.services import apikeys
 
+        change = (
+            self._change("api-key revoke", email, reason)
+            if email is not None
+            else self._change("api-key revoke", key_id, reason, email=False)
+        )
         apikeys.ensure_supported(self.deployment)
-        return self._write(lambda store: apikeys.revoke(store, key_id=key_id, email=email))
+        return self._write(lambda store: apikeys.revoke(store, key_id=key_id, email=email), change)
+
+
+@dataclass(frozen=True)
+class _Counts:
+    """What a bulk run's audit entry shows: counts only."""
+
+    counts: dict[str, int]
+
+    def to_json(self) -> dict[str, int]:
+        return self.counts
 
 
 class _SilentReport:

@@ -146,7 +146,7 @@ class Deployment:
         return values if new is None else {"id": new, **values}
 
     # ------------------------------------------------------------------ additional user fields
-    def additional_user_values(self, given: Mapping[str, str] | None = None) -> dict[str, Any]:
+    def additional_user_values(self, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Values of the additional user columns for a new user: `--field NAME=VALUE`, else the declared
         default ([user.fields]); a required column without either is an error naming both settings."""
         given = dict(given or {})

@@ -141,11 +141,21 @@ class Output:
             self.stdout.write(f"{inert(key) + ':':<{width + 1}} {inert(shown)}\n")
 
     def table(
-        self, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, no_wrap: Sequence[str] = ()
+        self,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        *,
+        no_wrap: Sequence[str] = (),
+        cut_first: Sequence[str] = (),
     ) -> None:
-        """A Rich table on a terminal; tab-separated lines (with a header) otherwise. Columns named in
-        `no_wrap` (ids a user copies into another command) are never wrapped or cut. Every cell is
-        `inert`, so a tab or newline in a value can never forge a column or a row."""
+        """A table on a terminal; tab-separated lines (with a header) otherwise. Every cell is `inert`,
+        so a tab or newline in a value can never forge a column or a row.
+
+        On a terminal the columns in `no_wrap` (an email, an id a user copies into another command) are
+        never wrapped or cut; those in `cut_first` (a user agent, a name) give way first, down to a few
+        characters with an ellipsis; the others keep their width. When even that does not fit the
+        terminal's width, each row is shown as a record (`name: value` lines), as psql's expanded
+        display does, instead of cutting what identifies it."""
 
         def cell(v: Any) -> str:
             if isinstance(v, datetime):
@@ -155,22 +165,88 @@ class Output:
                 return "yes" if v else "no"
             return "" if v is None else inert(v)
 
-        if self.stdout_tty:
-            from rich.console import Console
-            from rich.table import Table
-            from rich.text import Text
-
-            table = Table(header_style="bold" if self.color else None, box=None, pad_edge=False)
-            for name in columns:
-                keep = name in no_wrap
-                table.add_column(Text(inert(name)), no_wrap=keep, overflow="ignore" if keep else "ellipsis")
+        if not self.stdout_tty:
+            self.stdout.write("\t".join(inert(c) for c in columns) + "\n")
             for row in rows:
-                # Text objects are never parsed for markup: `[/]` or `[bold]` in a name stays as typed
-                table.add_row(*(Text(cell(v)) for v in row))
-            Console(
-                file=self.stdout, no_color=not self.color, highlight=False, markup=False, emoji=False
-            ).print(table)
+                self.stdout.write("\t".join(cell(v) for v in row) + "\n")
             return
-        self.stdout.write("\t".join(inert(c) for c in columns) + "\n")
-        for row in rows:
-            self.stdout.write("\t".join(cell(v) for v in row) + "\n")
+
+        from rich.cells import cell_len
+        from rich.console import Console
+        from rich.table import Table
+        from rich.text import Text
+
+        console = Console(
+            file=self.stdout, no_color=not self.color, highlight=False, markup=False, emoji=False
+        )
+        texts = [[cell(v) for v in row] for row in rows]
+        natural = [
+            max([cell_len(inert(name))] + [cell_len(t[i]) for t in texts]) for i, name in enumerate(columns)
+        ]
+        least = [
+            min(w, CUT_WIDTH) if name in cut_first else w for name, w in zip(columns, natural, strict=True)
+        ]
+        if sum(least) + len(columns) - 1 > console.width:
+            self._records(columns, texts, whole=no_wrap, width=console.width)
+            return
+        # one space between columns (Rich's padding collapsed), no box: the most that fits in 80 columns
+        table = Table(
+            header_style="bold" if self.color else None, box=None, pad_edge=False, collapse_padding=True
+        )
+        widths = _fit(columns, natural, cut_first=cut_first, width=console.width)
+        for name, width in zip(columns, widths, strict=True):
+            table.add_column(
+                Text(inert(name)),
+                no_wrap=True,
+                overflow="ellipsis" if name in cut_first else "ignore",
+                width=width,
+            )
+        for t in texts:
+            # Text objects are never parsed for markup: `[/]` or `[bold]` in a name stays as typed
+            table.add_row(*(Text(v) for v in t))
+        console.print(table)
+
+    def _records(
+        self, columns: Sequence[str], texts: Sequence[Sequence[str]], *, whole: Sequence[str], width: int
+    ) -> None:
+        """Rows as records, for a terminal too narrow for the table: a `name: value` line each, a blank
+        line between records. A `whole` value (an email, an id) stays on its line, however narrow the
+        terminal (which then wraps it, never cuts it); others wrap at the width, indented."""
+        import textwrap
+
+        label = max(len(inert(c)) for c in columns) + 2
+        bold, reset = ("\x1b[1m", "\x1b[0m") if self.color else ("", "")
+        for number, t in enumerate(texts):
+            if number:
+                self.stdout.write("\n")
+            for name, value in zip(columns, t, strict=True):
+                lines = (
+                    [value]
+                    if name in whole or width - label < 20
+                    else textwrap.wrap(value, width - label, break_on_hyphens=False) or [""]
+                )
+                head = f"{bold}{inert(name) + ':':<{label - 1}}{reset} "
+                self.stdout.write(
+                    head + lines[0] + "".join("\n" + " " * label + rest for rest in lines[1:]) + "\n"
+                )
+
+
+# the narrowest a `cut_first` column becomes (an ellipsis included)
+CUT_WIDTH = 8
+
+
+def _fit(
+    columns: Sequence[str], natural: Sequence[int], *, cut_first: Sequence[str], width: int
+) -> list[int]:
+    """Column widths for a table `width` wide with one space between columns: every column its natural
+    width if that fits, else the `cut_first` ones give way, in that order (each down to CUT_WIDTH;
+    the caller checked that this fits)."""
+    widths = list(natural)
+    excess = sum(widths) + len(widths) - 1 - width
+    for i in [columns.index(name) for name in cut_first if name in columns]:
+        if excess <= 0:
+            break
+        give = min(excess, widths[i] - min(widths[i], CUT_WIDTH))
+        widths[i] -= give
+        excess -= give
+    return widths

@@ -540,3 +540,70 @@ def test_api_key_plugin() -> None:
     d = discover(catalog)
     assert d.api_key and d.tables["apikey"] == "apikey"
     assert not any(u.table == "apikey" for u in d.unmatched)
+
+
+# --------------------------------------------------------------------------------------------------
+# idp migrate extends a deployment in its own date storage (found by the interop matrix: on Drizzle's
+# SQLite, `migrate` added `invitation.created_at` as Kysely's `date` text among integer dates)
+
+
+def _migrate_sql(db: TestDatabase, version: str, **env: str) -> list[str]:
+    from typer.testing import CliRunner
+
+    from owox_idp.cli import app
+
+    settings = {
+        "IDP_FLAVOR": "better-auth",
+        "IDP_DATABASE_URL": db.url,
+        "IDP_BETTER_AUTH_SECRET": "s" * 32,
+        "IDP_BETTER_AUTH_VERSION": version,
+    }
+    r = CliRunner().invoke(app, ["migrate", "--sql"], env=settings | env)
+    assert r.exit_code == 0, r.stderr
+    return [s for s in r.stdout.split(";\n") if s.strip() and "idp_audit" not in s]
+
+
+@pytest.mark.parametrize(
+    ("folder", "drop", "expected"),
+    [
+        # CLI 1.3.4 (seconds): 1.4's invitation.createdAt is added as an integer, without a default
+        # (SQLite refuses a non-constant one in ADD COLUMN)
+        ("drizzle/sqlite-cli134", None, 'alter table "invitation" add column "created_at" integer not null'),
+        # Drizzle's milliseconds: a new table gets integer dates with the CLI's own default
+        (
+            "drizzle/sqlite",
+            "invitation",
+            "\"created_at\" integer default (cast(unixepoch('subsecond') * 1000 as integer)) not null",
+        ),
+        # Drizzle on PG: `timestamp` without time zone, and "now" as the UTC wall clock
+        (
+            "drizzle/pg",
+            "invitation",
+            "\"created_at\" timestamp without time zone default (CURRENT_TIMESTAMP AT TIME ZONE 'UTC') not null",
+        ),
+        # Prisma on PG: its timestamp(3)
+        ("prisma/postgresql", "invitation", '"expiresAt" timestamp(3) without time zone not null'),
+        # Prisma on MySQL: datetime(3), not Kysely's timestamp(3)
+        ("prisma/mysql", "invitation", "`expiresAt` datetime(3) not null"),
+    ],
+)
+def test_migrate_adds_dates_in_the_deployments_storage(
+    folder: str, drop: str | None, expected: str, database: Callable[[str], TestDatabase]
+) -> None:
+    db = database(_dialect_of(folder))
+    apply(db, folder)
+    if drop:
+        import sqlalchemy
+
+        engine = sqlalchemy.create_engine(db.sa_url)
+        with engine.begin() as conn:
+            quote = "`" if "mysql" in folder else '"'
+            conn.exec_driver_sql(f"DROP TABLE {quote}{drop}{quote}")
+        engine.dispose()
+    version = "1.4" if "plugins17" not in folder and folder.startswith("drizzle") else "1.7"
+    plugins = {"IDP_PLUGINS": "admin,two-factor,magic-link,organization"} if drop else {}
+    statements = _migrate_sql(db, version, **plugins)
+    assert any(expected in s for s in statements), statements
+    for s in statements:  # no date column in Kysely's own types among the deployment's
+        assert not re.search(r" (date|timestamptz)\b", s), s
+        assert "mysql" not in folder or " timestamp(3)" not in s, s

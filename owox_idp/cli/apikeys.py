@@ -10,7 +10,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from owox_idp.cli.common import EmailArg, JsonOpt, YesOpt, _confirm, _iso, app, command
+from owox_idp.cli.common import (
+    EmailArg,
+    JsonOpt,
+    ReasonOpt,
+    SubGroup,
+    YesOpt,
+    _confirm,
+    _iso,
+    app,
+    command,
+)
 
 if TYPE_CHECKING:
     from owox_idp.api import Admin
@@ -18,6 +28,7 @@ if TYPE_CHECKING:
     from owox_idp.services.apikeys import ApiKeyCreated, ApiKeyRevokeResult, ApiKeyView
 
 apikey_app = typer.Typer(
+    cls=SubGroup,
     help="API keys of Better Auth's api-key plugin: create (printed once), list, revoke.",
     no_args_is_help=True,
     rich_markup_mode=None,
@@ -60,6 +71,7 @@ def create_cmd(
         str | None,
         typer.Option("--metadata", help="A JSON object kept with the key.", show_default=False),
     ] = None,
+    reason: ReasonOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Create an API key for a user and print it, once, on stdout (only its hash is stored)."""
@@ -67,7 +79,13 @@ def create_cmd(
     def call(admin: Admin, out: Output) -> ApiKeyCreated:
         del out
         return admin.api_key_create(
-            email, name=name, expires=expires, prefix=prefix, permissions=permissions, metadata=metadata
+            email,
+            name=name,
+            expires=expires,
+            prefix=prefix,
+            permissions=permissions,
+            metadata=metadata,
+            reason=reason,
         )
 
     def render(out: Output, admin: Admin, result: ApiKeyCreated) -> None:
@@ -109,7 +127,7 @@ def list_cmd(
                     r.created_at,
                 ]
             )
-        out.table(columns, table, no_wrap=("id",))
+        out.table(columns, table, no_wrap=("id", "email"), cut_first=("name",))
 
     command(ctx, lambda admin, out: admin.api_key_list(email, include_expired=all_), render, json_=json_)
 
@@ -131,6 +149,7 @@ def revoke_cmd(
         ),
     ] = None,
     yes: YesOpt = False,
+    reason: ReasonOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Revoke (delete) one API key, or every key of a user with --all EMAIL; the server refuses it at once."""
@@ -144,7 +163,7 @@ def revoke_cmd(
         apikeys.ensure_supported(admin.deployment)  # before asking
         what = f"API key {key_id}" if key_id is not None else f"every API key of {all_of}"
         _confirm(out, f"Revoke {what}?", yes=yes, command="api-key revoke")
-        return admin.api_key_revoke(key_id, email=all_of)
+        return admin.api_key_revoke(key_id, email=all_of, reason=reason)
 
     def render(out: Output, admin: Admin, result: ApiKeyRevokeResult) -> None:
         if key_id is not None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from owox_idp import __version__
 from owox_idp.errors import ExitCode, IdpError, UsageError
@@ -25,16 +26,159 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+
+def _wrap(text: str, width: int, indent: str = "") -> list[str]:
+    """Help text in lines of at most `width`, paragraphs kept; a word is never cut, not even at a
+    hyphen (`owox-idp`, a URL), where Click's own wrapping would."""
+    import textwrap
+
+    lines: list[str] = []
+    for number, paragraph in enumerate(textwrap.dedent(text).strip().split("\n\n")):
+        if number:
+            lines.append("")
+        lines += textwrap.wrap(
+            " ".join(paragraph.split()),
+            width,
+            initial_indent=indent,
+            subsequent_indent=indent,
+            break_long_words=False,
+            break_on_hyphens=False,
+        ) or [indent]
+    return lines
+
+
+_ClickFormatter: Any = typer.Context.formatter_class  # Click's (vendored by Typer)
+
+
+class HelpFormatter(_ClickFormatter):  # type: ignore[misc]
+    """Click's help layout, with `_wrap`'s wrapping: at 80 columns no word is cut or dropped."""
+
+    def write_text(self, text: str) -> None:
+        self.write("\n".join(_wrap(text, self.width, " " * self.current_indent)) + "\n")
+
+    def write_dl(self, rows: Any, col_max: int = 30, col_spacing: int = 2) -> None:
+        rows = list(rows)
+        first_col = min(max((len(first) for first, _ in rows), default=0), col_max) + col_spacing
+        pad = " " * self.current_indent
+        for first, second in rows:
+            self.write(f"{pad}{first}")
+            if not second:
+                self.write("\n")
+                continue
+            if len(first) <= first_col - col_spacing:
+                self.write(" " * (first_col - len(first)))
+            else:
+                self.write("\n" + " " * (first_col + self.current_indent))
+            lines = _wrap(second, max(self.width - first_col - self.current_indent, 20))
+            self.write(lines[0] + "\n")
+            for line in lines[1:]:
+                self.write(f"{'':>{first_col + self.current_indent}}{line}\n" if line else "\n")
+
+
+class IdpContext(typer.Context):
+    formatter_class = HelpFormatter
+
+
+class _FullHelp(TyperGroup):
+    """A group whose list of commands shows each command's first sentence whole (wrapped), never cut
+    with "..."; its commands format their help with `HelpFormatter`."""
+
+    context_class = IdpContext
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        for cmd in self.commands.values():
+            cmd.context_class = IdpContext
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        rows = [
+            (name, cmd.get_short_help_str(limit=10_000))
+            for name in self.list_commands(ctx)
+            if (cmd := self.get_command(ctx, name)) is not None and not cmd.hidden
+        ]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+class SubGroup(_FullHelp):
+    """`idp 2fa`, `idp api-key`."""
+
+
+class IdpGroup(_FullHelp):
+    """The top-level group: the options of the whole run (`--database-url`, `--config`, ...) are also
+    accepted after the command name (`idp list-users --database-url X --json`). One place moves them in
+    front of the command before Click parses anything; a value of the command's own options (the text
+    after `--reason`, say) and everything after `--` are left where they are."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, self._globals_first(ctx, args))
+
+    def _globals_first(self, ctx: Any, args: list[str]) -> list[str]:
+        # the run's options -> whether they take a value (not --version, --help, completion: eager)
+        takes_value = _options(self, eager=False)
+        front: list[str] = []
+        i = 0
+        while i < len(args) and args[i].startswith("-") and args[i] != "--":  # already in front
+            name = args[i].split("=", 1)[0]
+            step = 2 if takes_value.get(name) and "=" not in args[i] else 1
+            front += args[i : i + step]
+            i += step
+        if i >= len(args) or args[i] == "--":
+            return args
+        command: Any = self
+        rest: list[str] = []
+        while i < len(args) and isinstance(command, TyperGroup):  # the command, and `2fa enable`
+            found = command.get_command(ctx, args[i])
+            rest.append(args[i])
+            i += 1
+            if found is None:
+                return args  # not a command: Click says so, from the arguments as given
+            command = found
+        own = _options(command, eager=True)  # the command's options -> whether they take a value
+        while i < len(args):
+            arg = args[i]
+            if arg == "--":
+                rest += args[i:]
+                break
+            name = arg.split("=", 1)[0] if arg.startswith("--") else arg
+            if name in takes_value and name not in own:
+                step = 2 if takes_value[name] and "=" not in arg else 1
+                front += args[i : i + step]
+                i += step
+                continue
+            step = 2 if own.get(name) and "=" not in arg else 1
+            rest += args[i : i + step]
+            i += step
+        return front + rest
+
+
+def _options(command: Any, *, eager: bool) -> dict[str, bool]:
+    """A command's option names -> whether the option takes a value; `eager=False` leaves out the
+    eager ones (--version, --help, the completion options)."""
+    names: dict[str, bool] = {}
+    for param in getattr(command, "params", ()):
+        if getattr(param, "param_type_name", None) != "option" or (param.is_eager and not eager):
+            continue
+        for name in (*param.opts, *param.secondary_opts):
+            names[name] = not (param.is_flag or param.count)
+    return names
+
+
 app = typer.Typer(
     name="idp",
-    help="Administer a Better Auth identity database (OWOX Data Marts' IdP or any Better Auth server).",
+    cls=IdpGroup,
+    add_completion=True,
+    help="Administer a Better Auth identity database (OWOX Data Marts' IdP or any Better Auth server).\n\n"
+    "The options below apply to the whole run; they may also follow the command name "
+    "(idp list-users --database-url URL).",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain help: importing Rich for it would double `idp --help`'s start-up
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 twofa_app = typer.Typer(
+    cls=SubGroup,
     help="Two-factor (TOTP): enable, disable or check a user's enrolment.",
     no_args_is_help=True,
     rich_markup_mode=None,
@@ -257,17 +401,39 @@ def warn_session_cache(out: Output, admin: Admin, change: str = "revoke") -> Non
         out.warn(note)
 
 
-def _read_password() -> str:
-    if sys.stdin is not None and sys.stdin.isatty():
-        import getpass
+PASSWORD_ATTEMPTS = 3
 
+
+def _prompt_password(attempts: int = PASSWORD_ATTEMPTS) -> str:
+    """The hidden prompt on a terminal: a password that breaks the length policy, or a repetition that
+    differs, asks again, up to `attempts` times; then exit 5, as a bad password on stdin is."""
+    import getpass
+
+    from owox_idp.crypto.passwords import validate_password_length
+    from owox_idp.errors import InvalidInput
+
+    problem = ""
+    for attempt in range(1, attempts + 1):
         first = getpass.getpass("New password: ", stream=sys.stderr)
-        second = getpass.getpass("Repeat it: ", stream=sys.stderr)
-        if first != second:
-            from owox_idp.errors import InvalidInput
+        try:
+            validate_password_length(first)
+        except InvalidInput as exc:
+            problem = exc.message
+        else:
+            if getpass.getpass("Repeat it: ", stream=sys.stderr) == first:
+                return first
+            problem = "the two passwords differ"
+        if attempt < attempts:
+            sys.stderr.write(f"{problem}; try again ({attempts - attempt} attempt(s) left).\n")
+            sys.stderr.flush()
+    raise InvalidInput(f"{problem} ({attempts} attempts); nothing was changed")
 
-            raise InvalidInput("the two passwords differ")
-        return first
+
+def _read_password() -> str:
+    """A password from the hidden prompt (stdin is a terminal) or one read of stdin (a pipe: one try,
+    the whole input without its final newline)."""
+    if sys.stdin is not None and sys.stdin.isatty():
+        return _prompt_password()
     try:
         data = sys.stdin.read() if sys.stdin is not None else ""
     except UnicodeDecodeError:  # never show any of it

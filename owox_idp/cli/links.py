@@ -6,7 +6,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from owox_idp.cli.common import CallbackUrlOpt, JsonOpt, TtlOpt, _admin, _iso, _run, _warn_ttl, app
+from owox_idp.cli.common import (
+    CallbackUrlOpt,
+    JsonOpt,
+    ReasonOpt,
+    TtlOpt,
+    _admin,
+    _iso,
+    _run,
+    _warn_ttl,
+    app,
+)
 from owox_idp.errors import UsageError
 
 if TYPE_CHECKING:
@@ -49,6 +59,7 @@ def issue_link_cmd(
     batch_size: Annotated[
         int, typer.Option("--batch-size", help="With --without-password: users per transaction.", min=1)
     ] = 500,
+    reason: ReasonOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Print a new one-time sign-in link without revoking anything (sessions, other links)."""
@@ -72,7 +83,7 @@ def issue_link_cmd(
 
     def _one(admin: Admin, out: Output, address: str) -> None:
         lifetime = admin.ttl(ttl)
-        result = admin.issue_link(address, ttl=lifetime, callback_url=callback_url)
+        result = admin.issue_link(address, ttl=lifetime, callback_url=callback_url, reason=reason)
         _warn_ttl(out, admin, lifetime)
         for warning in result.warnings:
             out.warn(warning)
@@ -103,6 +114,7 @@ def issue_link_cmd(
                 callback_url=callback_url,
                 batch_size=batch_size,
                 on_batch=links_file.write,
+                reason=reason,
             )
         finally:
             links_file.close()

@@ -80,7 +80,7 @@ def list_sessions_cmd(
                 del cells["impersonated by"]
         table = [[cell(s) for cell in cells.values()] for s in rows]
         columns = list(cells)
-        out.table(columns, table, no_wrap=("id",))
+        out.table(columns, table, no_wrap=("id", "email"), cut_first=("user agent", "impersonated by", "ip"))
         if next_page:
             out.message(f"Showing {page}. {next_page}")
 

@@ -126,6 +126,8 @@ def audit_cmd(
         out.table(
             ["at", "actor", "command", "target", "outcome", "reason", "detail"],
             [[e.at, e.actor, e.command, e.target, e.outcome, e.reason, e.detail] for e in rows],
+            no_wrap=("target",),
+            cut_first=("detail", "reason", "actor"),
         )
 
     command(ctx, call, render, json_=json_)

@@ -39,10 +39,21 @@ def enable_cmd(
         verb = "Re-enrolled" if result.replaced else "Enrolled"
         out.message(f"{verb} {result.email} in two-factor (TOTP); sign-in now asks for a code.")
         if out.stdout_tty:
-            from owox_idp.cli.qr import render_terminal
+            import shutil
 
-            out.message("Scan this QR code with an authenticator app:")
-            out.result(render_terminal(result.otpauth_uri, color=out.color))
+            from owox_idp.cli.qr import fit_terminal
+
+            size = shutil.get_terminal_size((80, 24))
+            code = fit_terminal(result.otpauth_uri, color=out.color, columns=size.columns, lines=size.lines)
+            if code is not None:
+                out.message("Scan this QR code with an authenticator app:")
+                out.result(code)
+            else:
+                out.message(
+                    f"The QR code of this otpauth URI ({len(result.otpauth_uri)} characters) does not fit "
+                    f"this {size.columns}x{size.lines} terminal, so none is shown: open the URI on the "
+                    "phone, or type the secret into the authenticator app (TOTP, 6 digits, 30 s)."
+                )
         out.result(f"otpauth URI:  {result.otpauth_uri}")
         out.result(f"secret:       {result.secret}")
         out.result("backup codes: " + " ".join(result.backup_codes))
@@ -105,7 +116,7 @@ def status_cmd(ctx: typer.Context, email: EmailArg, json_: JsonOpt = False) -> N
 
 
 @twofa_app.command("unlock")
-def unlock_cmd(ctx: typer.Context, email: EmailArg, json_: JsonOpt = False) -> None:
+def unlock_cmd(ctx: typer.Context, email: EmailArg, reason: ReasonOpt = None, json_: JsonOpt = False) -> None:
     """Lift a two-factor lock-out (too many wrong codes); the enrolment and backup codes stay."""
 
     def render(out: Output, admin: Admin, result: UnlockResult) -> None:
@@ -118,11 +129,13 @@ def unlock_cmd(ctx: typer.Context, email: EmailArg, json_: JsonOpt = False) -> N
             "attempt(s) forgotten; they can sign in with a code again."
         )
 
-    command(ctx, lambda admin, out: admin.two_factor_unlock(email), render, json_=json_)
+    command(ctx, lambda admin, out: admin.two_factor_unlock(email, reason=reason), render, json_=json_)
 
 
 @twofa_app.command("backup-codes")
-def backup_codes_cmd(ctx: typer.Context, email: EmailArg, json_: JsonOpt = False) -> None:
+def backup_codes_cmd(
+    ctx: typer.Context, email: EmailArg, reason: ReasonOpt = None, json_: JsonOpt = False
+) -> None:
     """Replace a user's backup codes (the old ones stop working); prints the new ones, once."""
 
     def render(out: Output, admin: Admin, result: BackupCodesResult) -> None:
@@ -132,4 +145,4 @@ def backup_codes_cmd(ctx: typer.Context, email: EmailArg, json_: JsonOpt = False
         out.result("backup codes: " + " ".join(result.backup_codes))
         out.message("These are shown only once: hand them to the user over a safe channel.")
 
-    command(ctx, lambda admin, out: admin.two_factor_backup_codes(email), render, json_=json_)
+    command(ctx, lambda admin, out: admin.two_factor_backup_codes(email, reason=reason), render, json_=json_)

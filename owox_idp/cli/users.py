@@ -43,6 +43,16 @@ if TYPE_CHECKING:
 
 # ----------------------------------------------------------------------------- users
 
+FieldOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--field",
+        help="NAME=VALUE: an additional column of the user table, written with the column's type "
+        "(an empty VALUE is NULL); repeatable.",
+        show_default=False,
+    ),
+]
+
 
 @app.command("add-user")
 def add_user_cmd(
@@ -64,6 +74,7 @@ def add_user_cmd(
         bool,
         typer.Option("--no-link", help="With --password-stdin: issue no sign-in link (service accounts)."),
     ] = False,
+    field: FieldOpt = None,
     reason: ReasonOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -76,6 +87,7 @@ def add_user_cmd(
             raise UsageError(
                 "--no-link needs --password-stdin: without a password or a link the user could never sign in"
             )
+        fields = _parse_fields(field or [])
         lifetime = admin.ttl(ttl)
         password = _read_password() if password_stdin else None
         result = admin.add_user(
@@ -88,6 +100,7 @@ def add_user_cmd(
             callback_url=callback_url,
             no_link=no_link,
             reason=reason,
+            fields=fields,
         )
         if result.created and result.magic_link:
             _warn_ttl(out, admin, lifetime)
@@ -126,6 +139,15 @@ def bootstrap_admin_cmd(
             "--unban", help="Lift a ban of the admin (without it, a banned admin is refused: exit 8)."
         ),
     ] = False,
+    field: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--field",
+            help="NAME=VALUE: an additional column of the user table, written when the admin is "
+            "created (an existing admin's are left as they are); repeatable.",
+            show_default=False,
+        ),
+    ] = None,
     reason: ReasonOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -146,7 +168,9 @@ def bootstrap_admin_cmd(
 
     command(
         ctx,
-        lambda admin, out: admin.bootstrap_admin(email, ttl=ttl, lift_ban=unban, reason=reason),
+        lambda admin, out: admin.bootstrap_admin(
+            email, ttl=ttl, lift_ban=unban, reason=reason, fields=_parse_fields(field or [])
+        ),
         render,
         json_=json_,
     )
@@ -237,7 +261,9 @@ def ban_cmd(
     expires: Annotated[
         str | None,
         typer.Option(
-            "--expires", help="better-auth flavor: lift the ban after 30m, 12h, 7d...", show_default=False
+            "--expires",
+            help="better-auth flavor: lift the ban after a while (30m, 12h, 7d).",
+            show_default=False,
         ),
     ] = None,
     force: ForceOpt = False,
@@ -404,6 +430,8 @@ def list_users_cmd(
                 [u.email, u.name, u.role or "-", u.has_password, u.banned, u.two_factor_enabled, u.created_at]
                 for u in rows
             ],
+            no_wrap=("email",),
+            cut_first=("name",),
         )
         if next_page := _next(rows):
             out.message(f"Showing {page}. {next_page}")
@@ -429,15 +457,8 @@ def update_user_cmd(
     image: Annotated[
         str | None, typer.Option("--image", help="The profile image URL ('' clears it).", show_default=False)
     ] = None,
-    field: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--field",
-            help="NAME=VALUE: an additional column of the user table, written with the column's type "
-            "(an empty VALUE is NULL); repeatable.",
-            show_default=False,
-        ),
-    ] = None,
+    field: FieldOpt = None,
+    reason: ReasonOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Edit a user's name, email, verified flag, image or additional fields; prints the user record."""
@@ -451,7 +472,13 @@ def update_user_cmd(
                 "nothing to change: give --name, --email, --verified/--unverified, --image or --field"
             )
         return admin.update_user(
-            email, name=name, new_email=new_email, verified=verified, image=image, fields=fields
+            email,
+            name=name,
+            new_email=new_email,
+            verified=verified,
+            image=image,
+            fields=fields,
+            reason=reason,
         )
 
     def render(out: Output, admin: Admin, result: UpdateUserResult) -> None:

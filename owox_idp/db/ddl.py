@@ -37,9 +37,19 @@ def _id_type(dialect: Dialect) -> str:
     return "varchar(36)" if dialect == "mysql" else "text"
 
 
-def _column_def(dialect: Dialect, layout: Layout, model: Model, f: Field, *, inline_unique: bool) -> str:
-    parts = [quote(dialect, layout.column(model.name, f.name)), column_type(dialect, f)]
-    if f.type == "date" and f.date_default and dialect in ("postgresql", "mysql"):
+def _column_def(
+    dialect: Dialect, layout: Layout, model: Model, f: Field, *, inline_unique: bool, adding: bool = False
+) -> str:
+    dates = layout.dates if f.type == "date" and not f.references else None
+    parts = [
+        quote(dialect, layout.column(model.name, f.name)),
+        dates.type if dates else column_type(dialect, f),
+    ]
+    if dates is not None:
+        # the deployment's own date storage (Drizzle, Prisma): its type, and "now" as a UTC instant
+        if f.date_default and dates.default and (dates.default_on_add or not adding):
+            parts.append(dates.default)
+    elif f.type == "date" and f.date_default and dialect in ("postgresql", "mysql"):
         parts.append("default CURRENT_TIMESTAMP(3)" if dialect == "mysql" else "default CURRENT_TIMESTAMP")
     if f.required:
         parts.append("not null")
@@ -62,7 +72,7 @@ def create_table(dialect: Dialect, layout: Layout, model: Model) -> str:
 def add_column(dialect: Dialect, layout: Layout, model: Model, f: Field) -> str:
     table = layout.table(model.name)
     return f"alter table {quote(dialect, table)} add column " + _column_def(
-        dialect, layout, model, f, inline_unique=False
+        dialect, layout, model, f, inline_unique=False, adding=True
     )
 
 

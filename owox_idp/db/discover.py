@@ -38,7 +38,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
-from owox_idp.db.schema import Field, Layout, Model, PluginSet, models_for
+from owox_idp.db.schema import DateColumn, Field, Layout, Model, PluginSet, models_for
 from owox_idp.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -642,6 +642,9 @@ def discover(
         notes.append(f"Better Auth's core tables missing: {', '.join(m for m in _CORE if m not in matches)}")
 
     layout = _layout(origin, matches, model_list, declared, casing, use_plural)
+    dates = new_date_column(catalog, matches, date_storage)
+    if dates is not None:
+        layout = replace(layout, dates=dates)
     sources: dict[str, Source] = {
         "tables": _src(bool(matches), bool(declared.model_names)),
         "use_plural": _src(use_plural is not None, declared.use_plural is not None),
@@ -747,6 +750,40 @@ def _date_storage(
         for name, fname, _ in integer_cols:
             out[(name, fname)] = unit
     return out, notes
+
+
+# "now" as a UTC instant in each storage that Better Auth's Kysely migration does not use
+_NOW = {
+    "timestamp": "default (CURRENT_TIMESTAMP AT TIME ZONE 'UTC')",  # PG without time zone: UTC wall clock
+    "datetime": "default CURRENT_TIMESTAMP(3)",  # MySQL datetime: idp's session time zone is UTC
+    "int-ms": "default (cast(unixepoch('subsecond') * 1000 as integer))",  # what Drizzle's CLI writes
+    "int-seconds": "default (unixepoch())",
+}
+
+
+def new_date_column(
+    catalog: Catalog, matches: Mapping[str, _Match], storage: Mapping[tuple[str, str], DateStorage]
+) -> DateColumn | None:
+    """How a date column added to this deployment is declared: like its own date columns (the type of
+    the first one found in the most common storage), None when that is Kysely's (timestamptz, MySQL
+    timestamp, SQLite text) or nothing tells. A column added in another type would mix storages in one
+    deployment (a Kysely `date` text column among Drizzle's integers)."""
+    if not storage:
+        return None
+    counts: dict[DateStorage, int] = {}
+    for value in storage.values():
+        counts[value] = counts.get(value, 0) + 1
+    common = max(counts, key=lambda s: counts[s])
+    if common not in _NOW:
+        return None
+    for (model, fname), value in storage.items():
+        if value == common:
+            col = matches[model].table.column(matches[model].columns[fname])
+            assert col is not None
+            raw = "integer" if common.startswith("int-") else col.raw_type
+            # SQLite refuses a non-constant default in ALTER TABLE ADD COLUMN
+            return DateColumn(raw, _NOW[common], default_on_add=catalog.dialect != "sqlite")
+    return None
 
 
 def _integer_unit(

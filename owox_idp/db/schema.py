@@ -204,12 +204,26 @@ def models_for(plugins: PluginSet) -> tuple[Model, ...]:
 
 
 @dataclass(frozen=True)
+class DateColumn:
+    """How `idp migrate` declares a date column it adds to a deployment whose dates are not stored as
+    Better Auth's Kysely migration stores them (db/discover.py `new_date_column`): the type of the
+    deployment's own date columns (Drizzle's SQLite `integer`, Prisma's `timestamp(3)`), and the
+    default of fields that default to now, written as a UTC instant in that storage."""
+
+    type: str
+    default: str | None = None  # `default ...` for fields that default to now; None: no database default
+    default_on_add: bool = True  # False: ALTER TABLE ADD COLUMN refuses it (SQLite, non-constant)
+
+
+@dataclass(frozen=True)
 class Layout:
-    """Physical names. Better Auth's default (Kysely / `auth migrate`) layout is the identity mapping."""
+    """Physical names. Better Auth's default (Kysely / `auth migrate`) layout is the identity mapping.
+    `dates`: how new date columns are declared when the deployment's dates differ from Kysely's."""
 
     name: str = "better-auth"
     tables: Mapping[str, str] = field(default_factory=dict)
     columns: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    dates: DateColumn | None = None
 
     def table(self, model: str) -> str:
         return self.tables.get(model, model)

@@ -277,10 +277,15 @@ class UserRepository(Part):
         return dict(row) if row else {}
 
     # ------------------------------------------------------------------ writing users
-    def insert(self, values: dict[str, Any]) -> str:
-        """Insert a user; returns its id (the database's, when it generates ids)."""
+    def insert(self, values: dict[str, Any], typed: dict[str, tuple[Any, Any]] | None = None) -> str:
+        """Insert a user; returns its id (the database's, when it generates ids). `typed`: columns the
+        layout does not model, {physical name: (value, SQLAlchemy type)}, bound with that type."""
+        from sqlalchemy import literal
         from sqlalchemy.exc import IntegrityError
 
+        values = dict(values)
+        for name, (value, type_) in (typed or {}).items():
+            values[name] = literal(value, type_)
         try:
             result = self.conn.execute(insert(self.t["user"]).values(**values))
         except IntegrityError:  # another process created the same email a moment ago

@@ -27,6 +27,7 @@ MAX_DETAIL = 1000
 # The result fields an entry's `detail` may show (`to_json()` keys). Anything else — magic_link,
 # secret, otpauth_uri, backup_codes, key, token, statements — is left out by construction.
 SAFE_KEYS = (
+    "id",
     "action",
     "created",
     "role",
@@ -51,6 +52,8 @@ SAFE_KEYS = (
     "expired_verifications",
     "audit_entries",
     "applied",
+    "previous_email",
+    "failed_verification_count",
 )
 
 
@@ -122,6 +125,9 @@ def detail_of(result: Any) -> str | None:
         and (data[key] is None or isinstance(data[key], bool | int | float | str))
         and not (isinstance(data[key], str) and "://" in data[key])
     ]
+    changed = data.get("changed")
+    if isinstance(changed, list) and all(isinstance(c, str) for c in changed):  # update-user's column names
+        parts.append("changed=" + ("+".join(changed) or "-"))
     if isinstance(data.get("statements"), list):
         parts.append(f"statements={len(data['statements'])}")
     return ", ".join(parts)[:MAX_DETAIL] or None
@@ -151,6 +157,12 @@ def record_success(store: Store, change: Change, result: Any, *, now: datetime) 
     if not store.audit.exists():
         return False
     user_id = getattr(result, "user_id", None)
+    if user_id is None:  # results that nest the user (update-user, api-key create)
+        to_json = getattr(result, "to_json", None)
+        data = to_json() if callable(to_json) else None
+        user_id = data.get("user_id") if isinstance(data, dict) else None
+        if user_id is None and isinstance(data, dict) and "email" in data and isinstance(data.get("id"), str):
+            user_id = data["id"]  # a user record
     store.audit.insert(
         _row(
             change,

@@ -260,7 +260,7 @@ def new_user_row(
     name: str | None,
     role: str,
     now: datetime,
-    fields: dict[str, str] | None = None,
+    fields: dict[str, Any] | None = None,
     email_verified: bool = True,
     created_at: datetime | None = None,
 ) -> dict[str, Any]:
@@ -312,6 +312,9 @@ def add_user(
     password_hash = _hash(store, password) if password is not None else None
     if not no_link:
         require_link_secret(store)
+    # --field NAME=VALUE: checked and converted as update-user does, then bound with the column's type
+    extra = additional_field_values(store, fields or {})
+    given = {n: v for n, (v, _) in extra.items()}
 
     existing = store.users.find_by_email(email)
     if existing is not None:
@@ -322,7 +325,7 @@ def add_user(
         raise UserExists(email)
 
     user_id = store.users.insert(
-        new_user_row(store, email=email, name=name, role=role, now=now, fields=fields)
+        new_user_row(store, email=email, name=name, role=role, now=now, fields=given), typed=extra
     )
     dep.flavor.assign_new_roles(store, [(user_id, role)], now)
     if password_hash is not None:
@@ -338,18 +341,33 @@ def add_user(
 
 
 def bootstrap_admin(
-    store: Store, *, email: str, ttl: int, now: datetime, lift_ban: bool = False
+    store: Store,
+    *,
+    email: str,
+    ttl: int,
+    now: datetime,
+    lift_ban: bool = False,
+    fields: dict[str, str] | None = None,
 ) -> BootstrapResult:
     """Create the primary admin, or make sure they are one and can get in. A ban is never lifted
     silently: a banned admin is refused (exit 8) unless `lift_ban` asks for it, so that a deploy job
-    that runs this every time cannot undo a deliberate ban."""
+    that runs this every time cannot undo a deliberate ban. `fields` (additional user columns) are
+    written when the admin is created; an existing admin's are left as they are (`update-user`)."""
     dep = store.deployment
     email = normalize_email(email)
     admin_role = dep.admin_roles[0]
     user = store.users.find_by_email(email)
     if user is None:
         added = add_user(
-            store, email=email, role=admin_role, name=None, password=None, ttl=ttl, if_missing=False, now=now
+            store,
+            email=email,
+            role=admin_role,
+            name=None,
+            password=None,
+            ttl=ttl,
+            if_missing=False,
+            now=now,
+            fields=fields,
         )
         return BootstrapResult(added.user_id, email, "created", True, added.magic_link, added.expires_at)
 

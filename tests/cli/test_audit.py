@@ -208,3 +208,77 @@ def test_audit_errors(idp: IdpRunner) -> None:
     assert idp("audit", "--user", "not-an-email").exit_code == 5
     assert idp("add-user", "a@example.com", "--reason", "x" * 1001).exit_code == 5
     assert idp("audit", "--json", "--user", "nobody@example.com").json() == []
+
+
+def test_the_everyday_edits_and_api_keys_are_recorded_without_their_secrets(idp: IdpRunner) -> None:
+    """update-user, issue-link (one and in bulk), 2fa unlock / backup-codes, api-key create / revoke:
+    an entry each, with the target, outcome and --reason, and never the link, codes or key."""
+    idp.flavor("better-auth")
+    idp.env["IDP_PLUGINS"] = "admin,two-factor,magic-link,api-key"
+    idp.migrate()
+    assert idp("add-user", "boss@example.com", "--role", "admin").exit_code == 0
+    assert idp("add-user", "kim@example.com").exit_code == 0
+    r = idp(
+        "update-user",
+        "kim@example.com",
+        "--name",
+        "Kim K",
+        "--email",
+        "KIM2@example.com",
+        "--reason",
+        "rename",
+    )
+    assert r.exit_code == 0, r.stderr
+    r = idp("issue-link", "kim2@example.com", "--json", "--reason", "asked by phone")
+    assert r.exit_code == 0, r.stderr
+    link = r.json()["magic_link"]
+    links_file = idp.tmp_path / "links.csv"
+    r = idp("issue-link", "--without-password", "--links", str(links_file), "--reason", "CI forgot --links")
+    assert r.exit_code == 0, r.stderr
+    bulk_links = links_file.read_text()
+    enrol = idp("2fa", "enable", "kim2@example.com", "--json").json()
+    r = idp("2fa", "unlock", "kim2@example.com", "--reason", "locked out")
+    assert r.exit_code == 0, r.stderr
+    r = idp("2fa", "backup-codes", "kim2@example.com", "--json", "--reason", "lost codes")
+    assert r.exit_code == 0, r.stderr
+    codes = r.json()["backup_codes"]
+    r = idp("api-key", "create", "kim2@example.com", "--name", "ci", "--json", "--reason", "deploy bot")
+    assert r.exit_code == 0, r.stderr
+    key = r.json()
+    r = idp("api-key", "revoke", key["id"], "--yes", "--reason", "rotated")
+    assert r.exit_code == 0, r.stderr
+    r = idp("api-key", "revoke", "--all", "kim2@example.com", "--yes")
+    assert r.exit_code == 0, r.stderr
+    r = idp("update-user", "ghost@example.com", "--name", "x", "--reason", "typo")
+    assert r.exit_code == 3
+
+    entries = _audit(idp)
+    got = [(e["command"], e["target"], e["outcome"], e["reason"]) for e in entries[:10]]
+    assert got == [
+        ("update-user", "ghost@example.com", "not-found", "typo"),
+        ("api-key revoke", "kim2@example.com", "ok", None),
+        ("api-key revoke", key["id"], "ok", "rotated"),
+        ("api-key create", "kim2@example.com", "ok", "deploy bot"),
+        ("2fa backup-codes", "kim2@example.com", "ok", "lost codes"),
+        ("2fa unlock", "kim2@example.com", "ok", "locked out"),
+        ("2fa enable", "kim2@example.com", "ok", None),
+        ("issue-link --without-password", None, "ok", "CI forgot --links"),
+        ("issue-link", "kim2@example.com", "ok", "asked by phone"),
+        ("update-user", "kim@example.com", "ok", "rename"),
+    ]
+    user_id = entries[1]["user_id"]
+    assert user_id and all(e["user_id"] == user_id for e in entries[1:7] + entries[8:10])
+    assert "changed=name+email" in entries[9]["detail"]
+    assert "previous_email=kim@example.com" in entries[9]["detail"]
+    assert "links=2" in entries[7]["detail"]  # boss and kim2: neither has a password
+    # `idp audit --user` finds the entries made under the old email by the user's id
+    assert len(_audit(idp, "--user", "kim2@example.com")) >= 9
+    dump = repr(_rows(idp))
+    import csv
+
+    bulk = [row["magic_link"] for row in csv.DictReader(bulk_links.splitlines())]
+    assert len(bulk) == 2
+    tokens = [u.split("token=")[1].split("&")[0] for u in (link, *bulk)]
+    secrets = [link, *bulk, *tokens, enrol["secret"], *enrol["backup_codes"], *codes, key["key"]]
+    for secret in secrets:
+        assert secret not in dump, secret

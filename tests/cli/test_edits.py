@@ -679,3 +679,90 @@ def test_2fa_backup_codes_refuse_another_servers_secret(ba: IdpRunner, dbx: Db) 
     r = ba("2fa", "backup-codes", "o@example.com")
     assert r.exit_code == 6 and "cannot be read" in r.stderr
     assert _tf_row(dbx, user["user_id"])["backupCodes"] == before
+
+
+# ----------------------------------------------------------------------------- add-user / bootstrap-admin --field
+
+
+def _check_typed_fields(dbx: Db, user_id: str) -> None:
+    row = dbx.rows('select * from "user" where "id" = :id', id=user_id)[0]
+    assert row["plan"] == "pro" and row["seats"] == 12 and row["tier"] == "free"  # the database's default
+    if dbx.dialect == "postgresql":
+        assert row["marketingOptIn"] is True
+        assert row["trialEndsAt"] == datetime(2027, 1, 31, 12, tzinfo=UTC)
+    elif dbx.dialect == "mariadb":
+        assert row["marketingOptIn"] == 1 and row["trialEndsAt"] == datetime(2027, 1, 31, 12)
+    else:
+        assert row["marketingOptIn"] == 1 and row["trialEndsAt"] == "2027-01-31T12:00:00.000Z"
+
+
+TYPED = (
+    "--field",
+    "plan=pro",
+    "--field",
+    "seats=12",
+    "--field",
+    "marketingOptIn=true",
+    "--field",
+    "trialEndsAt=2027-01-31T12:00:00Z",
+)
+
+
+def test_add_user_and_bootstrap_admin_write_fields_with_the_column_type(flavored: IdpRunner, dbx: Db) -> None:
+    idp = flavored
+    _add_columns(dbx)
+    user = ok(idp, "add-user", "fa@example.com", *TYPED)
+    _check_typed_fields(dbx, user["user_id"])
+    boss = ok(idp, "bootstrap-admin", "boss@example.com", *TYPED, "--reason", "first deploy")
+    assert boss["action"] == "created"
+    _check_typed_fields(dbx, boss["user_id"])
+    # on an existing admin, bootstrap-admin leaves the fields alone (update-user changes them)
+    again = ok(idp, "bootstrap-admin", "boss@example.com", "--field", "plan=other")
+    assert again["action"] == "link-issued"
+    assert dbx.rows('select "plan" from "user" where "id" = :id', id=boss["user_id"])[0]["plan"] == "pro"
+    # an empty VALUE is NULL
+    blank = ok(idp, "add-user", "fb@example.com", "--field", "plan=", "--field", "seats=")
+    row = dbx.rows('select "plan", "seats" from "user" where "id" = :id', id=blank["user_id"])[0]
+    assert row == {"plan": None, "seats": None}
+
+
+@pytest.mark.parametrize(
+    ("field", "code", "message"),
+    [
+        ("nope=1", 5, "the user table has no column nope"),
+        ("seats=twelve", 5, "is not an integer"),
+        ("trialEndsAt=soon", 5, "is not an ISO 8601 date"),
+        ("tier=", 5, "NOT NULL"),
+        ("role=admin", 5, "Better Auth's own user columns"),
+        ("plan", 2, "expected NAME=VALUE"),
+    ],
+)
+def test_add_user_field_errors_create_nobody(
+    ba: IdpRunner, dbx: Db, field: str, code: int, message: str
+) -> None:
+    _add_columns(dbx)
+    for command in ("add-user", "bootstrap-admin"):
+        r = ba(command, "g@example.com", "--field", field)
+        assert r.exit_code == code, (command, r.stderr)
+        assert re.search(message, r.stderr), r.stderr
+        assert "Traceback" not in r.stderr
+    assert dbx.count("user") == 0
+    r = ba("add-user", "g@example.com", "--field", "plan=a", "--field", "plan=b")
+    assert r.exit_code == 2 and "given twice" in r.stderr
+
+
+def test_a_required_field_must_be_given(idp: IdpRunner, dbx: Db) -> None:
+    if dbx.dialect == "sqlite":
+        pytest.skip("SQLite cannot add a NOT NULL column without a default to an existing table")
+    idp.flavor("better-auth")
+    idp.migrate()
+    dbx.execute('alter table "user" add column "orgCode" varchar(20) not null')
+    for command in ("add-user", "bootstrap-admin"):
+        r = idp(command, "r@example.com")
+        assert r.exit_code == 6, r.stderr
+        assert "required column 'orgCode'" in r.stderr and "--field orgCode=VALUE" in r.stderr
+    assert dbx.count("user") == 0
+    user = ok(idp, "add-user", "r@example.com", "--field", "orgCode=ACME")
+    boss = ok(idp, "bootstrap-admin", "boss@example.com", "--field", "orgCode=OPS")
+    codes = {r["id"]: r["orgCode"] for r in dbx.rows('select "id", "orgCode" from "user"')}
+    assert codes == {user["user_id"]: "ACME", boss["user_id"]: "OPS"}

@@ -19,7 +19,16 @@ import pytest
 import sqlalchemy as sa
 from conftest import TEST_SECRET, IdpRunner
 
-from owox_idp.cli.qr import DARK_ON_LIGHT, FULL, LOWER, QUIET_ZONE, RESET, UPPER, render_terminal
+from owox_idp.cli.qr import (
+    DARK_ON_LIGHT,
+    FULL,
+    LOWER,
+    QUIET_ZONE,
+    RESET,
+    UPPER,
+    fit_terminal,
+    render_terminal,
+)
 from owox_idp.config import Secrets, Settings, normalize_database_url
 from owox_idp.crypto import symmetric
 from owox_idp.crypto.random import generate_id
@@ -187,20 +196,54 @@ def test_enable_plain_output_off_a_terminal(ba: IdpRunner) -> None:
     assert "shown only once" in r.stderr and "Enrolled plain@example.com" in r.stderr
 
 
+TERMINAL_80X24 = {"COLUMNS": "80", "LINES": "24"}
+
+
+@pytest.mark.parametrize("no_color", [False, True])
 def test_enable_on_a_terminal_prints_a_scannable_qr_code(
-    ba: IdpRunner, monkeypatch: pytest.MonkeyPatch
+    ba: IdpRunner, monkeypatch: pytest.MonkeyPatch, no_color: bool
 ) -> None:
+    """At 80x24 the code, quiet zone included, is at most 80 wide and 24 lines high, and decodes (not
+    inverted) to the URI printed below it: with colour and with NO_COLOR."""
     from owox_idp.output import Output
 
-    add_user(ba, "tty@example.com")
+    add_user(ba, "someone.with.a.long.name@example.com")
     monkeypatch.setattr(Output, "stdout_tty", property(lambda self: True))
-    r = ba("2fa", "enable", "tty@example.com")
+    env = {**TERMINAL_80X24, **({"NO_COLOR": "1"} if no_color else {})}
+    r = ba("2fa", "enable", "someone.with.a.long.name@example.com", env=env)
     assert r.exit_code == 0, r.stderr
-    uri = next(line for line in r.stdout.splitlines() if line.startswith("otpauth URI:")).split()[-1]
-    qr_lines = [line for line in r.stdout.splitlines() if line.startswith(DARK_ON_LIGHT)]
-    assert qr_lines and all(line.endswith(RESET) for line in qr_lines)
-    assert decode("\n".join(qr_lines), color=True) == uri
+    lines = r.stdout.splitlines()
+    uri_at = next(i for i, line in enumerate(lines) if line.startswith("otpauth URI:"))
+    uri = lines[uri_at].split()[-1]
+    qr_lines = lines[:uri_at]
+    assert qr_lines and len(qr_lines) <= 24
+    assert all(len(ANSI_RE.sub("", line)) <= 80 for line in qr_lines)
+    if no_color:
+        assert "\x1b" not in r.stdout
+    else:
+        assert all(line.startswith(DARK_ON_LIGHT) and line.endswith(RESET) for line in qr_lines)
+    assert decode("\n".join(qr_lines)) == uri
     assert "Scan this QR code" in r.stderr
+
+
+def test_enable_prints_no_broken_code_when_it_cannot_fit(
+    ba: IdpRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 60-character email makes a code taller than 24 lines even at the lowest error correction and a
+    1-module quiet zone: no code, the URI and secret, and a hint saying why."""
+    from owox_idp.output import Output
+
+    email = "a.very.long.mailbox.name.for.testing.qr.codes.ok@example.com"
+    assert len(email) == 60
+    add_user(ba, email)
+    monkeypatch.setattr(Output, "stdout_tty", property(lambda self: True))
+    r = ba("2fa", "enable", email, env=TERMINAL_80X24)
+    assert r.exit_code == 0, r.stderr
+    assert FULL not in r.stdout and UPPER not in r.stdout and "\x1b" not in r.stdout
+    assert r.stdout.startswith("otpauth URI:  otpauth://totp/")
+    assert "does not fit this 80x24 terminal" in r.stderr and "type the secret" in r.stderr
+    wide = ba("2fa", "enable", email, "--force", env={"COLUMNS": "200", "LINES": "60"})
+    assert wide.exit_code == 0 and "Scan this QR code" in wide.stderr
 
 
 def test_enable_refuses_an_enrolled_user_unless_forced(ba: IdpRunner) -> None:
@@ -436,8 +479,9 @@ def test_owox_flavor_refuses_before_touching_the_database(idp: IdpRunner, comman
 # ----------------------------------------------------------------------------- the QR code
 
 
-def decode(rendered: str, *, color: bool, scale: int = 8) -> str:
-    """Rebuild the picture a terminal shows (each cell = two modules stacked) and decode it."""
+def decode(rendered: str, *, scale: int = 8) -> str:
+    """Rebuild the picture a terminal shows (each cell = two modules stacked, glyphs dark on a light
+    background) and decode it, never trying the inverted picture."""
     import zxingcpp
     from PIL import Image, ImageDraw
 
@@ -451,9 +495,7 @@ def decode(rendered: str, *, color: bool, scale: int = 8) -> str:
             glyph = {" ": (False, False), UPPER: (True, False), LOWER: (False, True), FULL: (True, True)}[
                 char
             ]
-            for half, drawn in enumerate(glyph):
-                # with colour the glyphs are dark on a light background; without, light on a dark terminal
-                dark = drawn if color else not drawn
+            for half, dark in enumerate(glyph):
                 if dark:
                     top = (2 * y + half) * scale
                     draw.rectangle([x * scale, top, (x + 1) * scale - 1, top + scale - 1], fill=0)
@@ -468,10 +510,11 @@ def decode(rendered: str, *, color: bool, scale: int = 8) -> str:
 def test_render_terminal_decodes_to_the_uri(color: bool) -> None:
     uri = otpauth_uri("q53-aKwvZssuVSulNEw5LUR3mHIwWI2y", issuer="Better Auth", account="alice@example.test")
     rendered = render_terminal(uri, color=color)
-    assert decode(rendered, color=color) == uri
+    assert decode(rendered) == uri  # with NO_COLOR too: the same picture, never inverted
     lines = rendered.splitlines()
     plain = [ANSI_RE.sub("", line) for line in lines]
-    quiet = " " if color else FULL  # light modules
+    assert plain == render_terminal(uri, color=False).splitlines()
+    quiet = " "  # light modules
     # a quiet zone of 4 modules: 2 text lines above, 4 columns each side
     assert plain[0] == plain[1] == quiet * len(plain[0])
     assert all(line[:QUIET_ZONE] == quiet * QUIET_ZONE == line[-QUIET_ZONE:] for line in plain)
@@ -488,4 +531,17 @@ def test_render_terminal_is_compact() -> None:
     plain = [ANSI_RE.sub("", line) for line in render_terminal(uri).splitlines()]
     assert len(plain[0]) <= 80  # fits a standard terminal
     assert len(plain) == (len(plain[0]) + 1) // 2  # two module rows per line
-    assert decode(render_terminal(uri), color=True) == uri
+    assert decode(render_terminal(uri)) == uri
+
+
+@pytest.mark.parametrize("account", ["alice@example.test", "someone.with.a.long.name@example.com"])
+def test_fit_terminal_stays_within_80x24(account: str) -> None:
+    uri = otpauth_uri("q53-aKwvZssuVSulNEw5LUR3mHIwWI2y", issuer="Better Auth", account=account)
+    code = fit_terminal(uri, color=True, columns=80, lines=24)
+    assert code is not None
+    plain = [ANSI_RE.sub("", line) for line in code.splitlines()]
+    assert len(plain) <= 24 and all(len(line) <= 80 for line in plain)
+    assert decode(code) == uri
+    # a big terminal gets the best code: error correction M and the full quiet zone
+    assert fit_terminal(uri, color=True, columns=200, lines=80) == render_terminal(uri)
+    assert fit_terminal(uri, color=True, columns=20, lines=10) is None

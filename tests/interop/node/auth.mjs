@@ -65,7 +65,7 @@ async function openDatabase(s) {
 // `load("plugins")` imports `<better-auth package>/plugins` of the configured version; 1.5 lives in
 // ../node_v15/node_modules (resolved through its package.json's exports, as a bare import there would be).
 function loader(s) {
-  const pkg = s.version === "1.6" ? "better-auth-16" : "better-auth";
+  const pkg = { "1.6": "better-auth-16", "1.4": "better-auth-14" }[s.version] || "better-auth";
   if (s.version !== "1.5") return { pkg, load: (sub = "") => import(sub ? `${pkg}/${sub}` : pkg) };
   const require = createRequire(new URL("../node_v15/package.json", import.meta.url));
   const load = (sub = "") => import(pathToFileURL(require.resolve(sub ? `better-auth/${sub}` : "better-auth")).href);
@@ -157,6 +157,8 @@ export async function createAuth(s = settings()) {
   }
   if (s.oauth) options.plugins.push((await import("./owox_extras.mjs")).oauthPlugin(plugins));
   if (s.variant.length) await applyVariant(options, s, { plugins, sendMagicLink });
+  // IDP_INTEROP_ADAPTER (drizzle | kysely) and IDP_INTEROP_MODEL_NAMES: see orm.mjs
+  if (process.env.IDP_INTEROP_ADAPTER) await (await import("./orm.mjs")).configureOrm(s, options, database, pkg);
   const auth = betterAuth(options);
   return { auth, options, close, pkg, load };
 }
