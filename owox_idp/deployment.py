@@ -99,7 +99,7 @@ class Deployment:
                 magic_link=self.plugins.magic_link,
                 api_key=discovery.api_key,
                 server_version=self.settings.server_version,
-                two_factor_v14=found.two_factor_v14 or self.settings.server_version in ("1.4", "1.5"),
+                two_factor_v14=self._two_factor_v14(found.two_factor_v14),
             )
             sources["plugins"] = "detected"
         for part in ("tables", "casing", "id_format", "date_storage"):
@@ -118,6 +118,15 @@ class Deployment:
             discovery=discovery,
             sources=sources,
         )
+
+    def _two_factor_v14(self, found: bool) -> bool:
+        """Whether the twoFactor table has 1.4/1.5's four columns. A declared server version decides
+        (a 1.6+ server queries `verified` and the lock-out columns, and refuses every request without
+        them, so `migrate` must add them); otherwise what the table shows."""
+        version = self.settings.server_version
+        if self.settings.sources.get("server_version", "default") != "default":
+            return version in ("1.4", "1.5")
+        return found or version in ("1.4", "1.5")
 
     @property
     def dialect(self) -> str:

@@ -607,3 +607,24 @@ def test_migrate_adds_dates_in_the_deployments_storage(
     for s in statements:  # no date column in Kysely's own types among the deployment's
         assert not re.search(r" (date|timestamptz)\b", s), s
         assert "mysql" not in folder or " timestamp(3)" not in s, s
+
+
+def test_a_declared_server_version_decides_the_two_factor_columns(
+    database: Callable[[str], TestDatabase],
+) -> None:
+    """A 1.4-generated Drizzle schema read by a 1.7 server: the real server refuses every request until
+    twoFactor has 1.6+'s columns (found by the interop matrix), so a declared 1.7 makes `migrate` add them;
+    a declared 1.4, or no declaration at all, keeps what the table shows."""
+    from typer.testing import CliRunner
+
+    from owox_idp.cli import app
+
+    db = database("postgresql")
+    apply(db, "drizzle/pg")
+    declared = " ".join(_migrate_sql(db, "1.7"))
+    assert 'alter table "two_factor" add column "verified"' in declared
+    assert "two_factor" not in " ".join(_migrate_sql(db, "1.4"))
+    env = {"IDP_FLAVOR": "better-auth", "IDP_DATABASE_URL": db.url, "IDP_BETTER_AUTH_SECRET": "s" * 32}
+    r = CliRunner().invoke(app, ["migrate", "--sql"], env=env)
+    assert r.exit_code == 0, r.stderr
+    assert "two_factor" not in r.stdout
