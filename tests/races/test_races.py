@@ -17,11 +17,13 @@ import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import IdpRunner
+
+if TYPE_CHECKING:  # (not imported at run time: tests/interop has a conftest of the same name)
+    from conftest import IdpRunner
 
 RACE_RUNS = int(os.environ.get("IDP_TEST_RACE_RUNS", "8"))
 RELEASE = Path(__file__).with_name("release.py")
