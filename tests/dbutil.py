@@ -73,7 +73,8 @@ def server_error(dialect: str) -> str | None:
     if dialect == "sqlite":
         return None
     if dialect == PGBOUNCER:
-        return server_error("postgresql") or pgbouncer().error
+        error = server_error("postgresql") or pgbouncer().error
+        return error and f"{PGBOUNCER} is not reachable: {error}"
     import sqlalchemy
 
     url = PG_ADMIN_URL if dialect == "postgresql" else MYSQL_ADMIN_URL
