@@ -161,6 +161,10 @@ class Env:
         try:
             try:
                 with conn.begin():
+                    if write:
+                        # idp's writers one at a time (repository/users.py lock_admins): first, before
+                        # any read, so that what a command checks still holds when it writes
+                        store.users.lock_admins()
                     if not self._checked:
                         self.discover(conn)
                         check_schema(conn, self)
@@ -168,8 +172,7 @@ class Env:
                         store = self.store_on(conn)  # with the tables as the database has them
                     yield store
             finally:
-                if store.users.locked:
-                    store.users.release_admin_lock()
+                store.users.release_admin_lock()
         except DBAPIError as exc:
             raise translate_db_error(exc) from None
 

@@ -53,8 +53,10 @@ class _ImportReport:
         self.summary = ImportSummary()
         self._progress: Any = None
         self._task: Any = None
+        self._shown: set[int] = set()  # lines whose failure `validated` showed
 
     def validated(self, failed: Sequence[RowResult], to_write: int) -> None:
+        self._shown = {r.line for r in failed}
         if not self.json:
             for r in failed:
                 self.out.message(f"line {r.line}: {r.error}")
@@ -83,6 +85,8 @@ class _ImportReport:
             written += r.action in ("created", "updated")
             if self.json:
                 self.out.stdout.write(to_json(_row_json(r)) + "\n")
+            elif r.action == "failed" and r.line not in self._shown:  # failed when written
+                self.out.message(f"line {r.line}: {r.error}")
             elif r.note and r.action != "failed" and r.note not in ("exists", "unchanged"):
                 self.out.message(f"line {r.line}: {r.note}")
         if self.json:

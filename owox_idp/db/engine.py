@@ -63,7 +63,10 @@ def create_engine(url: str, *, create_file: bool = False) -> Engine:
                 raise DatabaseUnreachable(f"cannot create {path}: {exc.strerror}") from None
         connect_args = {"timeout": BUSY_TIMEOUT_MS / 1000}
     elif dialect == "postgresql":
-        connect_args = {"connect_timeout": CONNECT_TIMEOUT_S}
+        # no server-side prepared statements: behind a transaction-mode pooler (PgBouncer, as Neon,
+        # Supabase and RDS Proxy use) the next transaction may run on another server connection, which
+        # does not know them. idp's few statements per command lose nothing by it
+        connect_args = {"connect_timeout": CONNECT_TIMEOUT_S, "prepare_threshold": None}
     else:
         connect_args = {
             "connect_timeout": CONNECT_TIMEOUT_S,

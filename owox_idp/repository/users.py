@@ -32,6 +32,7 @@ from owox_idp.repository.tables import Tables
 CREDENTIAL = "credential"
 PASSWORD_HASH_KEY = "password_hash"  # the Rust port's users.metadata key (crates/core/src/entity.rs:32)
 ADMIN_LOCK_KEY = 4_711_031_337  # pg_advisory_xact_lock key of `lock_admins`
+WRITE_LOCK_INFO = "idp_write_lock"  # Connection.info key: the write lock is held
 
 
 @dataclass(frozen=True)
@@ -358,13 +359,23 @@ class UserRepository(Part):
         return int(self.conn.execute(stmt).scalar_one())
 
     # ------------------------------------------------------------------ admins
-    locked: bool = False
+    @property
+    def locked(self) -> bool:
+        """This connection holds the write lock (kept in the connection's info: the lock belongs to the
+        connection's transaction, not to one repository object)."""
+        return bool(self.conn.info.get(WRITE_LOCK_INFO))
 
     def lock_admins(self) -> None:
-        """Serialise the commands that may remove an admin, so that two of them running at once cannot
-        each see the other admin and together leave none. Taken first in the transaction (before any
-        read, so that MySQL's snapshot comes after it). SQLite: BEGIN IMMEDIATE already serialises
-        writers; PostgreSQL: a transaction advisory lock; MySQL: a named lock held by this connection."""
+        """The write lock: serialise idp's write transactions, so that two runs at once cannot each see
+        the other's state and together leave no admin, two `member` rows, two password accounts, two
+        two-factor rows or a second organization (the schema prevents none of these). `Env.store` takes
+        it first in every write transaction (before any read, so that MySQL's snapshot comes after it);
+        a second call in the same transaction does nothing. SQLite: BEGIN IMMEDIATE already serialises
+        writers; PostgreSQL: a transaction advisory lock (released by COMMIT/ROLLBACK, so it holds
+        behind a transaction-mode pooler such as PgBouncer); MySQL: a named lock held by this
+        connection, released by `release_admin_lock`."""
+        if self.locked:
+            return
         dialect = self.conn.dialect.name
         if dialect == "postgresql":
             self.conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADMIN_LOCK_KEY})
@@ -372,14 +383,14 @@ class UserRepository(Part):
             got = self.conn.execute(text("SELECT GET_LOCK('idp_admins', 30)")).scalar()
             if got != 1:
                 raise DatabaseUnreachable("another idp command kept the admin lock for 30 s; try again")
-            self.locked = True  # a named lock outlives the transaction: Env releases it after
+        self.conn.info[WRITE_LOCK_INFO] = True
 
     def release_admin_lock(self) -> None:
-        """MySQL's named lock belongs to the connection, not the transaction: give it back."""
-        if self.locked and self.conn.dialect.name == "mysql":
+        """After the transaction: MySQL's named lock belongs to the connection, give it back (PostgreSQL's
+        went with the transaction)."""
+        if self.conn.info.pop(WRITE_LOCK_INFO, False) and self.conn.dialect.name == "mysql":
             self.conn.execute(text("SELECT RELEASE_LOCK('idp_admins')"))
             self.conn.commit()  # the statement began a transaction of its own
-        self.locked = False
 
     def active_admin_ids(self, admin_roles: Sequence[str], admin_user_ids: Sequence[str] = ()) -> list[str]:
         """Ids of users who are admins — by an admin role, or listed in the server's `adminUserIds` —

@@ -306,6 +306,32 @@ def _guard_batch(store: Store, batch: list[_Row]) -> None:
         )
 
 
+def _recheck_created(store: Store, batch: list[_Row], options: ImportOptions) -> None:
+    """Under the write lock (taken first in every write transaction), the batch's new users checked
+    again: another run (an overlapping import, an add-user) may have created one since the plan. Such a
+    row becomes what the plan would have made of it: skipped with --if-missing, failed otherwise (an
+    --update of a user that appeared meanwhile is not guessed at: it fails, and a re-run updates it)."""
+    created = [r for r in batch if r.result.action == "created"]
+    if not created:
+        return
+    now_there = store.users.by_emails([r.result.email or "" for r in created])
+    for row in created:
+        user = now_there.get(row.result.email or "")
+        if user is None:
+            continue
+        row.existing = user
+        result = row.result
+        result.user_id, result.role, result.has_password = user.id, user.role, user.has_password
+        if options.mode == "if-missing":
+            result.action, result.note = "skipped", "exists"
+        else:
+            row.fail(
+                f"{user.email} already exists: another run created it while this import ran "
+                "(--if-missing skips existing users, --update updates them)"
+            )
+    batch[:] = [r for r in batch if r.result.action in ("created", "updated")]
+
+
 def _prior_links(store: Store, emails: set[str]) -> dict[str, list[str]]:
     """Ids of the magic-link rows (any version's form, live or expired) already issued to these emails:
     one pass over the verification table instead of a LIKE scan per user."""
@@ -468,6 +494,7 @@ def import_users(
                     if hasher is not None and r.result.action == "created" and r.password is not None
                 }
                 with env.store(write=True) as store:
+                    _recheck_created(store, batch, options)
                     if any(_demotes(r, env.deployment) for r in batch) and not options.force:
                         _guard_batch(store, batch)
                     _write_batch(

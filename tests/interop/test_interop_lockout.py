@@ -491,6 +491,7 @@ def test_owox_ban_guard_holds_a_racing_session(dialect: str, tmp_path: Path) -> 
     sessions (what `idp ban` must do with the guard)."""
     require_node()
     with fresh_database(dialect, tmp_path) as db:
+        dialect = db.dialect  # postgresql-pgbouncer is PostgreSQL (through the pooler for idp only)
         env = idp_settings_env("owox", db, "http://127.0.0.1:3000")
         assert run_idp(env, "migrate", "--yes").exit_code == 0
         target = json.loads(
