@@ -215,8 +215,7 @@ class Flavor(ABC):
                 where = ", ".join(found.elsewhere[:4])
                 return (
                     f"no Better Auth table in schema {found.schema!r}, but there are some elsewhere: {where}",
-                    "point idp at that schema: add ?options=-csearch_path%3D<schema> to the database URL "
-                    "(or ?schema=<schema>)",
+                    "point idp at that schema: add ?schema=<schema> to the database URL",
                 )
             ours = {dep.layout.table(m.name) for m in dep.models}
             if found.foreign_tables and not ours & set(found.foreign_tables):  # none is ours, even half-made
