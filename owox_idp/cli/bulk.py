@@ -77,18 +77,20 @@ class _ImportReport:
     def done(self, results: Sequence[RowResult]) -> None:
         from owox_idp.output import to_json
 
+        # called before the batch commits: the links first (an error rolls the batch back), then the
+        # --json lines (a closed stdout rolls it back too), then the counts
+        if self.links is not None:
+            self.links.write(results)
+        if self.json:
+            for r in results:
+                self.out.stdout.write(to_json(_row_json(r)) + "\n")
+            self.out.stdout.flush()
         written = 0
         for r in results:
             self.summary.count(r)
             written += r.action in ("created", "updated")
-            if self.json:
-                self.out.stdout.write(to_json(_row_json(r)) + "\n")
-            elif r.note and r.action != "failed" and r.note not in ("exists", "unchanged"):
+            if not self.json and r.note and r.action != "failed" and r.note not in ("exists", "unchanged"):
                 self.out.message(f"line {r.line}: {r.note}")
-        if self.json:
-            self.out.stdout.flush()
-        if self.links is not None:
-            self.links.write(results)
         if self._progress is not None:
             self._progress.advance(self._task, written)
 
