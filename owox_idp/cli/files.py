@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Protocol
 
@@ -68,7 +68,7 @@ class _LinksFile:
             self._append(lines)
             self.count += len(lines)
 
-    def _append(self, lines: list[tuple[str | None, ...]]) -> None:
+    def _append(self, lines: Sequence[Sequence[str | None]]) -> None:
         import csv
         import io
 
@@ -79,7 +79,7 @@ class _LinksFile:
             self._file.flush()
             return
         # straight to the descriptor (the text layer never holds a byte): all or nothing, then fsync
-        data = text.getvalue().encode(self._file.encoding or "utf-8")
+        data = text.getvalue().encode(getattr(self._file, "encoding", None) or "utf-8")
         fd = self._file.fileno()
         start = os.lseek(fd, 0, os.SEEK_END)
         try:
