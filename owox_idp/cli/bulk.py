@@ -20,10 +20,11 @@ from owox_idp.cli.common import (
     _warn_ttl,
     app,
     command,
+    stdout_closed,
     warn_unrecorded,
 )
 from owox_idp.cli.files import _LinksFile, _open_private
-from owox_idp.errors import IdpError, Interrupted, UsageError
+from owox_idp.errors import IdpError, Interrupted, OperationalError, UsageError
 
 if TYPE_CHECKING:
     from owox_idp.api import Admin
@@ -191,12 +192,23 @@ def import_cmd(
             batch_size=batch_size,
             force=force,
         )
-        links_file = _LinksFile(links, out) if links is not None and not dry_run else None
-        report = _ImportReport(out, json_=json_, links=links_file)
+        links_file: _LinksFile | None = None
+        report = _ImportReport(out, json_=json_, links=None)
         try:
+            links_file = _LinksFile(links, out) if links is not None and not dry_run else None
+            report.links = links_file
             summary = admin.import_users(
                 rows, options=options, report=report, reason=reason, source_name=file
             )
+        except BrokenPipeError:  # `idp import --json | head -1`: the batch in hand is rolled back
+            stdout_closed()
+            report.stop()
+            _partial(out, report.summary)
+            raise OperationalError(
+                "standard output was closed: the import stopped, and the batch whose results could not "
+                "be written was rolled back with its links",
+                hint="re-run the same command with --if-missing to finish",
+            ) from None
         except KeyboardInterrupt:
             report.stop()
             _partial(out, report.summary)
@@ -317,10 +329,7 @@ def export_cmd(
                 count += 1
             target.flush()
         except BrokenPipeError:  # `idp export | head`: the reader has all it wants
-            import contextlib
-
-            with contextlib.suppress(OSError, ValueError):  # Python's exit-time flush would fail again
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            stdout_closed()
             return
         finally:
             users.close()

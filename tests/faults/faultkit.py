@@ -137,7 +137,7 @@ def assert_no_process_left(pgid: int) -> None:
 def finish(proc: subprocess.Popen[bytes]) -> tuple[int, str, str]:
     out, err = proc.communicate(timeout=WAIT_S * 3)
     assert_no_process_left(proc.pid)
-    return proc.returncode, out.decode(), err.decode()
+    return proc.returncode, (out or b"").decode(), (err or b"").decode()
 
 
 def run(env: dict[str, str], *args: str, stdin: bytes | None = None) -> tuple[int, str, str]:
