@@ -1,0 +1,81 @@
+"""A lock held by another connection: every write command waits at most IDP_LOCK_TIMEOUT, then fails with
+one clear line ("database busy"), exit 1 (the contract's operational failure: it has no code of its own
+for busy), and nothing written; once the lock is gone the same command succeeds."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from conftest import IdpRunner
+from faultkit import Counters, Db, assert_complete_users, assert_no_process_left, spawn
+from writes import Holder, seed, writes
+
+LOCK_TIMEOUT = "1"  # seconds
+BOUND_S = 60.0  # idp's start-up on a loaded machine plus the timeout; without one it waits forever
+
+
+def _run_bounded(env: dict[str, str], args: tuple[str, ...], stdin: bytes | None) -> tuple[int, str, float]:
+    start = time.monotonic()
+    proc = spawn(env, *args, stdin=subprocess.PIPE)
+    try:
+        _, err = proc.communicate(stdin or b"", timeout=BOUND_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise AssertionError(
+            f"{args[0]} still waiting after {BOUND_S}s behind another connection's lock"
+        ) from None
+    assert_no_process_left(proc.pid)
+    return proc.returncode, err.decode(), time.monotonic() - start
+
+
+def _busy(code: int, err: str, what: str) -> None:
+    assert code == 1, (what, err)
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.startswith("Error:")]
+    assert len(lines) == 1 and lines[0].startswith("Error: database busy"), (what, err)
+
+
+@pytest.mark.parametrize("kind", ["table", "rows"])
+def test_every_write_command_gets_a_bounded_wait(
+    flavored: IdpRunner, other: Db, tmp_path: Path, kind: str
+) -> None:
+    flavor = flavored.env["IDP_FLAVOR"]
+    if kind == "rows" and flavored.db.dialect == "sqlite":
+        pytest.skip("SQLite has no row locks (the table case locks the whole file)")
+    seed(flavored, tmp_path)
+    env = {**flavored.env, "IDP_LOCK_TIMEOUT": LOCK_TIMEOUT}
+    holder = Holder(flavored.db.dialect, flavored.db.sa_url, flavored.db.node_url)
+    for write in writes(tmp_path, flavor):
+        before = other.snapshot()
+        with getattr(holder, kind)("user"):
+            code, err, _ = _run_bounded(env, write.args, write.stdin)
+            Counters.fault(f"lock held ({kind})")
+        _busy(code, err, write.name)
+        assert other.snapshot() == before, f"{write.name} wrote something"
+        code, err, _ = _run_bounded(env, write.args, write.stdin)  # the lock is gone: it works
+        assert code == 0, (write.name, err)
+    assert_complete_users(other, owox=flavor == "owox")
+
+
+def test_readers_and_migrate_get_a_bounded_wait(flavored: IdpRunner, tmp_path: Path) -> None:
+    seed(flavored, tmp_path)
+    env = {**flavored.env, "IDP_LOCK_TIMEOUT": LOCK_TIMEOUT}
+    holder = Holder(flavored.db.dialect, flavored.db.sa_url, flavored.db.node_url)
+    for args in (("list-users",), ("show-user", "role@example.com"), ("export",), ("cleanup",)):
+        with holder.table("user"):
+            code, err, _ = _run_bounded(env, args, None)
+            Counters.fault("lock held (table)")
+        _busy(code, err, args[0])
+
+
+def test_lock_timeout_setting_is_checked(idp_sqlite: IdpRunner) -> None:
+    for bad in ("0", "-1", "abc", "nan", "1e9"):
+        r = idp_sqlite("info", env={"IDP_LOCK_TIMEOUT": bad})
+        assert r.exit_code == 6 and "invalid lock timeout" in r.stderr, (bad, r.stderr)
+    r = idp_sqlite("info", "--json", env={"IDP_LOCK_TIMEOUT": "2.5"})
+    assert r.exit_code == 0, r.stderr
+    assert r.json()["settings"]["lock_timeout"]["value"] == 2.5
