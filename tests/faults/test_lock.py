@@ -50,6 +50,8 @@ def test_every_write_command_gets_a_bounded_wait(
     env = {**flavored.env, "IDP_LOCK_TIMEOUT": LOCK_TIMEOUT}
     holder = Holder(flavored.db.dialect, flavored.db.sa_url, flavored.db.node_url)
     for write in writes(tmp_path, flavor):
+        if kind == "rows" and not write.updates:
+            continue  # it only inserts: row locks on other rows do not stop it (PostgreSQL)
         before = other.snapshot()
         with getattr(holder, kind)("user"):
             code, err, _ = _run_bounded(env, write.args, write.stdin)
@@ -61,11 +63,16 @@ def test_every_write_command_gets_a_bounded_wait(
     assert_complete_users(other, owox=flavor == "owox")
 
 
-def test_readers_and_migrate_get_a_bounded_wait(flavored: IdpRunner, tmp_path: Path) -> None:
+def test_readers_get_a_bounded_wait(flavored: IdpRunner, tmp_path: Path) -> None:
     seed(flavored, tmp_path)
     env = {**flavored.env, "IDP_LOCK_TIMEOUT": LOCK_TIMEOUT}
     holder = Holder(flavored.db.dialect, flavored.db.sa_url, flavored.db.node_url)
-    for args in (("list-users",), ("show-user", "role@example.com"), ("export",), ("cleanup",)):
+    for args in (
+        ("list-users",),
+        ("show-user", "role@example.com"),
+        ("export",),
+        ("check-user", "role@example.com"),
+    ):
         with holder.table("user"):
             code, err, _ = _run_bounded(env, args, None)
             Counters.fault("lock held (table)")

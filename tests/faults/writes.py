@@ -19,6 +19,7 @@ class Write:
     args: tuple[str, ...]
     stdin: bytes | None = None
     flavors: tuple[str, ...] = ("owox", "better-auth")
+    updates: bool = False  # changes rows that exist (so that a row lock on them blocks it)
 
 
 def writes(tmp_path: Path, flavor: str) -> list[Write]:
@@ -29,19 +30,20 @@ def writes(tmp_path: Path, flavor: str) -> list[Write]:
     found = [
         Write("add-user", ("add-user", "new@example.com")),
         Write("bootstrap-admin", ("bootstrap-admin", "boot@example.com")),
-        Write("set-role", ("set-role", "role@example.com", role)),
-        Write("ban", ("ban", "ban@example.com", "--yes")),
-        Write("delete-user", ("delete-user", "del@example.com", "--yes")),
+        Write("set-role", ("set-role", "role@example.com", role), updates=True),
+        Write("ban", ("ban", "ban@example.com", "--yes"), updates=True),
+        Write("delete-user", ("delete-user", "del@example.com", "--yes"), updates=True),
         Write("revoke-sessions", ("revoke-sessions", "sess@example.com", "--yes")),
         Write(
             "reset-password",
             ("reset-password", "pw@example.com", "--password-stdin", "--yes"),
             stdin=b"a-new-long-password\n",
+            updates=True,
         ),
         Write("issue-link", ("issue-link", "link@example.com")),
-        Write("update-user", ("update-user", "upd@example.com", "--name", "New Name")),
+        Write("update-user", ("update-user", "upd@example.com", "--name", "New Name"), updates=True),
         Write("import", ("import", str(more))),
-        Write("2fa enable", ("2fa", "enable", "tfa@example.com"), flavors=("better-auth",)),
+        Write("2fa enable", ("2fa", "enable", "tfa@example.com"), flavors=("better-auth",), updates=True),
     ]
     return [w for w in found if flavor in w.flavors]
 
@@ -97,15 +99,19 @@ class Holder:
 
     @contextmanager
     def rows(self, table: str) -> Iterator[None]:
-        """Row locks on every row of `table` (SELECT ... FOR UPDATE); SQLite has none: the database."""
+        """Row locks (SELECT ... FOR UPDATE) on every row of `table` and of the tables that hang off it
+        (member, account, twoFactor); SQLite has none: the database."""
         if self.dialect == "sqlite":
             with self.table(table):
                 yield
             return
         engine = sa.create_engine(self.sa_url, poolclass=sa.pool.NullPool)
         q = "`" if self.dialect == "mariadb" else '"'
+        found = set(sa.inspect(engine).get_table_names())
         with engine.connect() as conn:
-            conn.exec_driver_sql(f"SELECT * FROM {q}{table}{q} FOR UPDATE").fetchall()
+            for name in (table, "member", "account", "twoFactor"):
+                if name in found:
+                    conn.exec_driver_sql(f"SELECT * FROM {q}{name}{q} FOR UPDATE").fetchall()
             try:
                 yield
             finally:
