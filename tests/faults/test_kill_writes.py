@@ -1,7 +1,7 @@
 """`kill -9` of every write command at deterministic points, then the same command again.
 
-The kill points: (1) inside its transaction, after every other write, blocked on the audit table that
-another connection locks (PostgreSQL, MariaDB: seen from outside as a connection waiting for a lock); (2)
+The kill points: (1) inside its transaction, after its other writes, blocked on the audit table (or the last
+table it writes) that another connection locks (PostgreSQL, MariaDB: seen from outside as a connection waiting for a lock); (2)
 blocked at its start behind a lock on the user table (SQLite: the whole database); (3) a fixed delay,
 wherever it falls. After each kill: nothing of the command is in the database (a command is one
 transaction), no half-written user, no process left; once the lock is gone the same command succeeds.
@@ -44,8 +44,8 @@ def test_kill_each_write_command(idp: IdpRunner, other: Db, tmp_path: Path, flav
     idp.migrate()
     seed(idp, tmp_path)
     holder = Holder(idp.db.dialect, idp.db.sa_url, idp.db.node_url)
-    tables = ["user"] if idp.db.dialect == "sqlite" else ["idp_audit", "user"]
     for write in writes(tmp_path, flavor):
+        tables = ["user"] if idp.db.dialect == "sqlite" else [write.late, "user"]
         before = other.snapshot()
         for table in tables:
             _kill_while_blocked(idp.env, holder, other, table, write.args, write.stdin)
