@@ -1,10 +1,11 @@
 """`kill -9` of every write command at deterministic points, then the same command again.
 
-The kill points: (1) inside its transaction, after its other writes, blocked on the audit table (or the last
-table it writes) that another connection locks (PostgreSQL, MariaDB: seen from outside as a connection waiting for a lock); (2)
-blocked at its start behind a lock on the user table (SQLite: the whole database); (3) a fixed delay,
-wherever it falls. After each kill: nothing of the command is in the database (a command is one
-transaction), no half-written user, no process left; once the lock is gone the same command succeeds.
+The kill points: (1) inside its transaction, after its other writes, blocked on the audit table
+(or the last table it writes) that another connection locks (PostgreSQL, MariaDB: seen from outside as
+a connection waiting for a lock); (2) blocked at its start behind a lock on the user table (SQLite: the
+whole database); (3) a fixed delay, wherever it falls. After each kill: nothing of the command is in the
+database (a command is one transaction), no half-written user, no process left; once the lock is gone
+the same command succeeds.
 `migrate` on an empty database likewise, at fixed delays: the re-run completes the schema.
 """
 
