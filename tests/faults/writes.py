@@ -42,7 +42,9 @@ def writes(tmp_path: Path, flavor: str) -> list[Write]:
             updates=True,
         ),
         Write("issue-link", ("issue-link", "link@example.com"), late="verification"),  # not audited
-        Write("update-user", ("update-user", "upd@example.com", "--name", "New Name"), updates=True),
+        Write(
+            "update-user", ("update-user", "upd@example.com", "--name", "New Name"), updates=True, late="user"
+        ),  # not audited
         Write("import", ("import", str(more))),
         Write("2fa enable", ("2fa", "enable", "tfa@example.com"), flavors=("better-auth",), updates=True),
     ]
