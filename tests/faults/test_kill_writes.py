@@ -50,7 +50,8 @@ def test_kill_each_write_command(idp: IdpRunner, other: Db, tmp_path: Path, flav
         before = other.snapshot()
         for table in tables:
             _kill_while_blocked(idp.env, holder, other, table, write.args, write.stdin)
-            assert other.snapshot() == before, f"{write.name} killed on {table} left a change"
+            if not write.bulk:  # an import keeps its committed batches (of complete users)
+                assert other.snapshot() == before, f"{write.name} killed on {table} left a change"
             assert_complete_users(other, owox=flavor == "owox")
         # a fixed delay: the command may have finished by then (then it is not a kill)
         proc = spawn(idp.env, *write.args, stdin=subprocess.PIPE)
@@ -60,8 +61,6 @@ def test_kill_each_write_command(idp: IdpRunner, other: Db, tmp_path: Path, flav
         time.sleep(0.4)
         if proc.poll() is None:
             kill9(proc, f"{write.name}: after 0.4s")
-            after = other.snapshot()
-            assert after == before or write.name != "import", "an import killed half-way"
         else:
             finish(proc)
         assert_complete_users(other, owox=flavor == "owox")

@@ -20,6 +20,7 @@ class Write:
     stdin: bytes | None = None
     flavors: tuple[str, ...] = ("owox", "better-auth")
     updates: bool = False  # changes rows that exist (so that a row lock on them blocks it)
+    bulk: bool = False  # commits in batches, then its audit entry in a transaction of its own
     late: str = "idp_audit"  # a table it writes last in its transaction (its audit entry, as a rule)
 
 
@@ -45,7 +46,7 @@ def writes(tmp_path: Path, flavor: str) -> list[Write]:
         Write(
             "update-user", ("update-user", "upd@example.com", "--name", "New Name"), updates=True, late="user"
         ),  # not audited
-        Write("import", ("import", str(more))),
+        Write("import", ("import", str(more), "--if-missing"), bulk=True),  # audited after its batches
         Write("2fa enable", ("2fa", "enable", "tfa@example.com"), flavors=("better-auth",), updates=True),
     ]
     return [w for w in found if flavor in w.flavors]
