@@ -33,6 +33,10 @@ PASSWORD_HASHES: tuple[str, ...] = get_args(PasswordHash)
 # 60 * 5 s, no upper bound in plugins/magic-link/index.ts); a link is a bearer credential that signing
 # out does not revoke, so idp caps it at 30 days (four times Better Auth's default 7-day session).
 MAX_LINK_TTL = 30 * 86400
+# a command waits this long behind another connection's lock before it fails with "database busy"
+DEFAULT_LOCK_TIMEOUT = 10.0
+DEFAULT_STATEMENT_TIMEOUT = 300.0  # PostgreSQL: no statement of idp's runs longer
+MAX_TIMEOUT = 86400.0
 # Config and .env files are a few hundred bytes; anything this large is a mistake or an attack.
 MAX_SETTINGS_FILE = 1024 * 1024
 
@@ -61,6 +65,8 @@ SETTING_KEYS = (
     "magic_link_store_token",
     "session_storage",
     "user_fields",
+    "lock_timeout",
+    "statement_timeout",
 )
 # the config file's own tables for the schema settings ([schema], [schema.models], [schema.fields.<model>],
 # [user.fields]), flattened into the setting keys above by `_flatten_config`
@@ -111,6 +117,9 @@ class Settings:
     session_storage: SessionStorage = "database"
     user_fields: Mapping[str, Any] = field(default_factory=dict)  # defaults of additional user fields
     env_file: Path | None = None  # the .env file that was read (explicit or the trusted ./.env), if any
+    # how long a statement waits for a lock another connection holds, and how long one may run (seconds)
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+    statement_timeout: float = DEFAULT_STATEMENT_TIMEOUT
 
     @property
     def rules(self) -> Flavor:
@@ -676,6 +685,16 @@ def load_settings(
         sources["plugins"] = f"default ({rules.name} flavor)"
 
     schema = _schema_settings(pick, sources)
+    lock_timeout = _seconds(
+        pick("lock_timeout", "IDP_LOCK_TIMEOUT", default=DEFAULT_LOCK_TIMEOUT),
+        "lock timeout",
+        sources["lock_timeout"],
+    )
+    statement_timeout = _seconds(
+        pick("statement_timeout", "IDP_STATEMENT_TIMEOUT", default=DEFAULT_STATEMENT_TIMEOUT),
+        "statement timeout",
+        sources["statement_timeout"],
+    )
 
     return Settings(
         flavor=rules.name,
@@ -697,7 +716,24 @@ def load_settings(
         secrets=secrets,
         sources=sources,
         env_file=dotenv_used,
+        lock_timeout=lock_timeout,
+        statement_timeout=statement_timeout,
     )
+
+
+def _seconds(raw: Any, what: str, source: str) -> float:
+    """A positive number of seconds (fractions allowed), at most a day."""
+    text = str(raw).strip().removesuffix("s")
+    try:
+        value = float(text) if not isinstance(raw, bool) and len(text) <= 20 else float("nan")
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= MAX_TIMEOUT:  # also false for nan
+        raise ConfigError(
+            f"invalid {what} {str(raw)[:40]!r} from {source}: expected a number of seconds "
+            f"above 0 and at most {int(MAX_TIMEOUT)}"
+        )
+    return value
 
 
 def _flatten_config(data: dict[str, Any], path: Path) -> dict[str, Any]:

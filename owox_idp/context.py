@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from owox_idp.deployment import Deployment
-from owox_idp.errors import Conflict, DatabaseUnreachable, IdpError, SchemaError
+from owox_idp.errors import Conflict, DatabaseBusy, DatabaseUnreachable, IdpError, SchemaError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -68,7 +68,12 @@ class Env:
             self.check_dialect()
             from owox_idp.db.engine import create_engine
 
-            self._engine = create_engine(self.settings.database_url, create_file=create_file)
+            self._engine = create_engine(
+                self.settings.database_url,
+                create_file=create_file,
+                lock_timeout=self.settings.lock_timeout,
+                statement_timeout=self.settings.statement_timeout,
+            )
         return self._engine
 
     def close(self) -> None:
@@ -201,9 +206,29 @@ def translate_db_error(exc: Exception) -> IdpError:
         )
     ):
         return SchemaError(f"the schema is missing or out of date ({reason})", hint="run `idp migrate`")
-    if isinstance(exc, OperationalError) and ("locked" in lowered or "busy" in lowered):
-        return DatabaseUnreachable(f"the database is busy: {reason}")
+    if isinstance(exc, OperationalError) and _busy(exc, lowered):
+        return DatabaseBusy(
+            f"database busy: another connection holds a lock this command needs ({reason})",
+            hint="nothing was changed by this command; try again once the other transaction ends "
+            "(IDP_LOCK_TIMEOUT sets how long idp waits)",
+        )
     return DatabaseUnreachable(f"database error: {reason}")
+
+
+# PostgreSQL: lock_not_available (lock_timeout), query_canceled (statement_timeout); MySQL: 1205 lock wait
+# timeout; SQLite: "database is locked" / "database table is locked" (busy timeout)
+_PG_BUSY = ("55P03", "57014")
+_MYSQL_BUSY = (1205,)
+
+
+def _busy(exc: Exception, lowered: str) -> bool:
+    orig = getattr(exc, "orig", None)
+    if getattr(orig, "sqlstate", None) in _PG_BUSY:
+        return True
+    args = getattr(orig, "args", ())
+    if args and args[0] in _MYSQL_BUSY:
+        return True
+    return "database is locked" in lowered or "table is locked" in lowered or "busy" in lowered
 
 
 def check_schema(conn: Connection, env: Env) -> None:

@@ -38,6 +38,11 @@ class DatabaseUnreachable(OperationalError):
     pass
 
 
+class DatabaseBusy(OperationalError):
+    """Another connection held a lock longer than the lock timeout (`IDP_LOCK_TIMEOUT`): exit 1, the
+    contract's code for an operational failure (it has none of its own for "busy")."""
+
+
 class UsageError(IdpError):
     exit_code = ExitCode.USAGE
 

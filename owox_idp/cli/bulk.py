@@ -20,10 +20,11 @@ from owox_idp.cli.common import (
     _warn_ttl,
     app,
     command,
+    stdout_closed,
     warn_unrecorded,
 )
 from owox_idp.cli.files import _LinksFile, _open_private
-from owox_idp.errors import IdpError, Interrupted, UsageError
+from owox_idp.errors import IdpError, Interrupted, OperationalError, UsageError
 
 if TYPE_CHECKING:
     from owox_idp.api import Admin
@@ -79,20 +80,24 @@ class _ImportReport:
     def done(self, results: Sequence[RowResult]) -> None:
         from owox_idp.output import to_json
 
+        # called before the batch commits: the links first (an error rolls the batch back), then the
+        # --json lines (a closed stdout rolls it back too), then the counts
+        if self.links is not None:
+            self.links.write(results)
+        if self.json:
+            for r in results:
+                self.out.stdout.write(to_json(_row_json(r)) + "\n")
+            self.out.stdout.flush()
         written = 0
         for r in results:
             self.summary.count(r)
             written += r.action in ("created", "updated")
             if self.json:
-                self.out.stdout.write(to_json(_row_json(r)) + "\n")
+                continue  # its JSON line was written above, before the commit
             elif r.action == "failed" and r.line not in self._shown:  # failed when written
                 self.out.message(f"line {r.line}: {r.error}")
             elif r.note and r.action != "failed" and r.note not in ("exists", "unchanged"):
                 self.out.message(f"line {r.line}: {r.note}")
-        if self.json:
-            self.out.stdout.flush()
-        if self.links is not None:
-            self.links.write(results)
         if self._progress is not None:
             self._progress.advance(self._task, written)
 
@@ -193,12 +198,23 @@ def import_cmd(
             batch_size=batch_size,
             force=force,
         )
-        links_file = _LinksFile(links, out) if links is not None and not dry_run else None
-        report = _ImportReport(out, json_=json_, links=links_file)
+        links_file: _LinksFile | None = None
+        report = _ImportReport(out, json_=json_, links=None)
         try:
+            links_file = _LinksFile(links, out) if links is not None and not dry_run else None
+            report.links = links_file
             summary = admin.import_users(
                 rows, options=options, report=report, reason=reason, source_name=file
             )
+        except BrokenPipeError:  # `idp import --json | head -1`: the batch in hand is rolled back
+            stdout_closed()
+            report.stop()
+            _partial(out, report.summary)
+            raise OperationalError(
+                "standard output was closed: the import stopped, and the batch whose results could not "
+                "be written was rolled back with its links",
+                hint="re-run the same command with --if-missing to finish",
+            ) from None
         except KeyboardInterrupt:
             report.stop()
             _partial(out, report.summary)
@@ -319,10 +335,7 @@ def export_cmd(
                 count += 1
             target.flush()
         except BrokenPipeError:  # `idp export | head`: the reader has all it wants
-            import contextlib
-
-            with contextlib.suppress(OSError, ValueError):  # Python's exit-time flush would fail again
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            stdout_closed()
             return
         finally:
             users.close()

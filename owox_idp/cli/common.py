@@ -337,6 +337,10 @@ def _run(fn: Callable[[Output], None]) -> None:
     out = _output()
     try:
         fn(out)
+        out.stdout.flush()  # a closed stdout shows here, not in Python's flush at exit
+    except BrokenPipeError:  # `idp list-users | head -1`, `| grep -q`: the reader has all it wants
+        stdout_closed()
+        _exit(int(ExitCode.OK))
     except IdpError as exc:
         out.error(exc.message, exc.hint)
         _exit(int(exc.exit_code))
@@ -355,6 +359,15 @@ def _run(fn: Callable[[Output], None]) -> None:
             "set IDP_DEBUG=1 to see the traceback",
         )
         _exit(int(ExitCode.FAILURE))
+
+
+def stdout_closed() -> None:
+    """The reader of stdout went away: send what is still buffered (and anything printed later) to
+    /dev/null, so that neither the rest of the command nor Python's flush at exit fails again."""
+    import contextlib
+
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def to_json_value(result: Any) -> Any:

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Protocol
 
@@ -38,11 +39,10 @@ def _open_private(path: str, *, append: bool, overwrite: bool = False, what: str
 
 class _LinksFile:
     """`--links FILE`: `email,magic_link,expires_at` lines, appended (a resumed import keeps the links of
-    the first run), written only after the batch holding them is committed."""
+        the first run), written (and fsync-ed) before the batch holding them commits: a links file that cannot
+    be written rolls the batch back."""
 
     def __init__(self, path: str, out: Output) -> None:
-        import csv
-
         self.path = path
         self.count = 0
         if path == "-":
@@ -53,18 +53,52 @@ class _LinksFile:
             self._file = _open_private(path, append=True, what="links file")
             self._owned = True
             empty = self._file.tell() == 0
-        self._writer = csv.writer(self._file, lineterminator="\n")
         if empty:
-            self._writer.writerow(["email", "magic_link", "expires_at"])
+            self._append([("email", "magic_link", "expires_at")])
 
     def write(self, results: Iterable[LinkRow]) -> None:
+        """Append these links, durably (written and fsync-ed) before the caller commits their batch. A
+        file that cannot take them all (disk full, a size limit) is cut back to where it was, so that the
+        re-run's lines start on a line of their own, and the error stops the import (exit 1): the batch
+        is rolled back."""
         from owox_idp.clock import iso
 
-        for r in results:
-            if r.magic_link:
-                self._writer.writerow([r.email, r.magic_link, iso(r.expires_at)])
-                self.count += 1
-        self._file.flush()
+        lines = [(r.email, r.magic_link, iso(r.expires_at)) for r in results if r.magic_link]
+        if lines:
+            self._append(lines)
+            self.count += len(lines)
+
+    def _append(self, lines: Sequence[Sequence[str | None]]) -> None:
+        import csv
+        import io
+
+        text = io.StringIO()
+        csv.writer(text, lineterminator="\n").writerows(lines)
+        if not self._owned:  # stdout: a closed pipe is the caller's to handle (BrokenPipeError)
+            self._file.write(text.getvalue())
+            self._file.flush()
+            return
+        # straight to the descriptor (the text layer never holds a byte): all or nothing, then fsync
+        data = text.getvalue().encode(getattr(self._file, "encoding", None) or "utf-8")
+        fd = self._file.fileno()
+        start = os.lseek(fd, 0, os.SEEK_END)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        except OSError as exc:
+            import contextlib
+
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, start)
+            from owox_idp.errors import OperationalError
+
+            raise OperationalError(
+                f"cannot write the links file {self.path}: {exc.strerror or exc}; "
+                "the batch holding these links was rolled back",
+                hint="free some space, then re-run the same command with --if-missing",
+            ) from None
 
     def close(self) -> None:
         if self._owned:

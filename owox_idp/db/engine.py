@@ -19,8 +19,9 @@ from owox_idp.errors import ConfigError, DatabaseUnreachable, SchemaError
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
-BUSY_TIMEOUT_MS = 10_000
+BUSY_TIMEOUT_MS = 10_000  # the default lock timeout (IDP_LOCK_TIMEOUT)
 CONNECT_TIMEOUT_S = 10
+STATEMENT_TIMEOUT_S = 300.0  # the default statement timeout on PostgreSQL (IDP_STATEMENT_TIMEOUT)
 
 
 def dialect_of(url: str) -> str:
@@ -35,14 +36,26 @@ def sqlite_path(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///"))
 
 
-def create_engine(url: str, *, create_file: bool = False) -> Engine:
-    """An engine for `url`. A missing SQLite file is created only when `create_file` (idp migrate)."""
+def create_engine(
+    url: str,
+    *,
+    create_file: bool = False,
+    lock_timeout: float = BUSY_TIMEOUT_MS / 1000,
+    statement_timeout: float = STATEMENT_TIMEOUT_S,
+) -> Engine:
+    """An engine for `url`. A missing SQLite file is created only when `create_file` (idp migrate).
+
+    Every statement waits at most `lock_timeout` seconds for a lock another connection holds (then
+    fails: "database busy", see `owox_idp.context.translate_db_error`): SQLite's busy timeout,
+    PostgreSQL's lock_timeout (and statement_timeout, `statement_timeout`), MySQL's
+    innodb_lock_wait_timeout and lock_wait_timeout (whole seconds, at least 1)."""
     import sqlalchemy
     from sqlalchemy import event
     from sqlalchemy.pool import NullPool
 
     dialect = dialect_of(url)
     connect_args: dict[str, Any] = {}
+    wait_s = max(1, round(lock_timeout))  # MySQL takes whole seconds
     if dialect == "sqlite":
         path = sqlite_path(url)
         if not path.exists():
@@ -61,7 +74,7 @@ def create_engine(url: str, *, create_file: bool = False) -> Engine:
                 create_private_file(path)
             except OSError as exc:
                 raise DatabaseUnreachable(f"cannot create {path}: {exc.strerror}") from None
-        connect_args = {"timeout": BUSY_TIMEOUT_MS / 1000}
+        connect_args = {"timeout": lock_timeout}
     elif dialect == "postgresql":
         # no server-side prepared statements: behind a transaction-mode pooler (PgBouncer, as Neon,
         # Supabase and RDS Proxy use) the next transaction may run on another server connection, which
@@ -70,7 +83,9 @@ def create_engine(url: str, *, create_file: bool = False) -> Engine:
     else:
         connect_args = {
             "connect_timeout": CONNECT_TIMEOUT_S,
-            "init_command": "SET time_zone = '+00:00'",
+            # one statement (no multi-statements needed): UTC, and a bounded wait for row and metadata locks
+            "init_command": f"SET time_zone = '+00:00', innodb_lock_wait_timeout = {wait_s}, "
+            f"lock_wait_timeout = {wait_s}",
             "charset": "utf8mb4",
         }
     sa_url, schema = split_schema(url, dialect)
@@ -78,6 +93,10 @@ def create_engine(url: str, *, create_file: bool = False) -> Engine:
 
     if dialect == "postgresql":
         search_path = None if schema is None else f"SET LOCAL search_path TO {quote_pg_identifier(schema)}"
+        pg_timeouts = (
+            f"SELECT set_config('lock_timeout', '{round(lock_timeout * 1000)}ms', true), "
+            f"set_config('statement_timeout', '{round(statement_timeout * 1000)}ms', true)"
+        )
 
         @event.listens_for(engine, "begin")
         def _utc(conn: Connection) -> None:
@@ -87,6 +106,10 @@ def create_engine(url: str, *, create_file: bool = False) -> Engine:
             conn.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")
             if search_path is not None:
                 conn.exec_driver_sql(search_path)
+            # a bounded wait behind another connection's lock, and a bounded statement: set per
+            # transaction (set_config(..., true) is SET LOCAL), never as a startup option, so that a
+            # transaction-mode pooler passes them on
+            conn.exec_driver_sql(pg_timeouts)
 
     if dialect == "sqlite":
 
@@ -95,7 +118,7 @@ def create_engine(url: str, *, create_file: bool = False) -> Engine:
             dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys = ON")
-            cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            cursor.execute(f"PRAGMA busy_timeout = {round(lock_timeout * 1000)}")
             cursor.close()
 
         @event.listens_for(engine, "begin")

@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, RowMapping
 
-from owox_idp.errors import DatabaseUnreachable, UserExists
+from owox_idp.errors import DatabaseBusy, UserExists
 from owox_idp.models import User
 from owox_idp.repository.bans import BanStore
 from owox_idp.repository.base import Part, escape_like
@@ -380,9 +380,12 @@ class UserRepository(Part):
         if dialect == "postgresql":
             self.conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADMIN_LOCK_KEY})
         elif dialect == "mysql":
-            got = self.conn.execute(text("SELECT GET_LOCK('idp_admins', 30)")).scalar()
+            # as long as any other lock wait (IDP_LOCK_TIMEOUT, the session's lock_wait_timeout)
+            got = self.conn.execute(
+                text("SELECT GET_LOCK('idp_admins', @@session.lock_wait_timeout)")
+            ).scalar()
             if got != 1:
-                raise DatabaseUnreachable("another idp command kept the admin lock for 30 s; try again")
+                raise DatabaseBusy("database busy: another idp command holds the write lock; try again")
         self.conn.info[WRITE_LOCK_INFO] = True
 
     def release_admin_lock(self) -> None:

@@ -14,10 +14,45 @@ if TYPE_CHECKING:
 INLINE_BELOW = 4  # fewer passwords than this are hashed in this process: a pool costs more
 
 
-def _ignore_sigint() -> None:  # pragma: no cover - runs in the worker processes
+WATCHDOG_INTERVAL_S = 0.5  # how often a worker checks that its parent is still there (non-Linux)
+
+
+def _worker_init(parent: int) -> None:  # pragma: no cover - runs in the worker processes
+    """A worker never outlives the `idp` that started it: killed (`kill -9`) or crashed, its workers go
+    with it instead of waiting forever on the pool's pipes, holding the caller's stdout/stderr and a copy
+    of the database connection. On Linux the kernel kills them (PR_SET_PDEATHSIG); elsewhere, and as a
+    fallback, a watchdog thread exits once the parent is gone (the worker is re-parented)."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _die_with_parent()
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+    import threading
+
+    def watch() -> None:
+        import time
+
+        while os.getppid() == parent:
+            time.sleep(WATCHDOG_INTERVAL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="idp-parent-watchdog", daemon=True).start()
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the worker processes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):  # no prctl here: the watchdog alone
+        pass
 
 
 class ParallelHasher:
@@ -41,9 +76,16 @@ class ParallelHasher:
         count = min(workers or os.cpu_count() or 1, len(passwords))
         job = job or partial(hash_password, scheme=scheme)
         if count > 1 and len(passwords) >= INLINE_BELOW:
+            import multiprocessing
+            import sys
             from concurrent.futures import ProcessPoolExecutor
 
-            self._pool = ProcessPoolExecutor(max_workers=count, initializer=_ignore_sigint)
+            # fork on Linux (spawn elsewhere, the platforms' default): a worker's parent must be this
+            # process, which a forkserver's workers (Python 3.14's default on Linux) are not
+            context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+            self._pool = ProcessPoolExecutor(
+                max_workers=count, mp_context=context, initializer=_worker_init, initargs=(os.getpid(),)
+            )
             self._results: Iterator[str] = self._pool.map(job, passwords)
         else:
             self._results = (job(p) for p in passwords)

@@ -110,8 +110,10 @@ class ImportSummary:
 
 class ImportReport(Protocol):
     """How the command hears about progress. `validated` comes once, before anything is written, with the
-    rows that failed and the number of rows to write; `done` comes after each committed batch with the
-    results of every row up to it, in file order (each row exactly once)."""
+    rows that failed and the number of rows to write; `done` comes with each batch, inside its transaction
+    and before it commits, with the results of every row up to it, in file order (each row exactly once):
+    what `done` writes (the links file) is out before the batch is in, and an exception from `done` rolls
+    the batch back and stops the import."""
 
     def validated(self, failed: Sequence[RowResult], to_write: int) -> None: ...
 
@@ -486,6 +488,7 @@ def import_users(
 
         def flush() -> None:
             nonlocal number
+            results = [r.result for r in pending]
             if batch:
                 number += 1
                 hashes = {
@@ -506,9 +509,14 @@ def import_users(
                         now=clock(),
                         number=number,
                     )
+                    # the batch's links (and --json lines) are out before it commits: a links file that
+                    # cannot be written (disk full) or a closed stdout rolls the batch back, so that no
+                    # user keeps a live link nobody has and `--if-missing` finishes them
+                    report.done(results)
+            elif results:
+                report.done(results)
             for row in pending:
                 summary.count(row.result)
-            report.done([r.result for r in pending])
             pending.clear()
             batch.clear()
 

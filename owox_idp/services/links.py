@@ -323,8 +323,8 @@ def issue_links_without_password(
 ) -> BulkLinksResult:
     """A link for every user without a password (and, with `role`, with that role; with `no_role`,
     without a role), written as `import --links` writes them: one transaction per batch of users, in
-    primary-key order, `on_batch` called after each commit. Banned users are passed over (counted), and
-    nothing is revoked."""
+    primary-key order, `on_batch` called in each batch's transaction before it commits (an error there
+    rolls the batch back). Banned users are passed over (counted), and nothing is revoked."""
     dep = env.deployment
     ensure_links_verified(dep)
     if dep.flavor.link_needs_secret:
@@ -351,10 +351,10 @@ def issue_links_without_password(
                 rows += link_rows_
                 batch.append(IssuedLink(user.id, user.email, user.role, url, expires))
             store.verifications.insert_rows("verification", rows)
+            if on_batch is not None:  # before the commit: links nobody could write are rolled back
+                on_batch(batch)
         result.issued += len(batch)
         result.links += batch
-        if on_batch is not None:
-            on_batch(batch)
         if len(page) < batch_size:
             break
     return result
