@@ -53,11 +53,13 @@ class _ImportReport:
         self.summary = ImportSummary()
         self._progress: Any = None
         self._task: Any = None
+        self._reported: set[int] = set()  # lines whose error was printed before writing
 
     def validated(self, failed: Sequence[RowResult], to_write: int) -> None:
         if not self.json:
             for r in failed:
                 self.out.message(f"line {r.line}: {r.error}")
+                self._reported.add(r.line)
         if self.out.stderr_tty and to_write:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
@@ -83,6 +85,9 @@ class _ImportReport:
             written += r.action in ("created", "updated")
             if self.json:
                 self.out.stdout.write(to_json(_row_json(r)) + "\n")
+            elif r.action == "failed" and r.line not in self._reported:
+                # found while writing (a streamed import checks duplicates and existing users per batch)
+                self.out.message(f"line {r.line}: {r.error}")
             elif r.note and r.action != "failed" and r.note not in ("exists", "unchanged"):
                 self.out.message(f"line {r.line}: {r.note}")
         if self.json:
@@ -125,9 +130,30 @@ def _summary_line(s: ImportSummary, *, dry_run: bool) -> str:
 def import_cmd(
     ctx: typer.Context,
     file: Annotated[
-        str, typer.Argument(help="CSV with a header, or JSON Lines; - reads stdin.", show_default=False)
+        str,
+        typer.Argument(
+            help="CSV with a header, or JSON Lines (or, with --from, the provider's export); - reads stdin.",
+            show_default=False,
+        ),
     ],
     fmt: FormatOpt = None,
+    provider: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="Read another identity provider's user export: auth0, supabase, firebase, clerk or "
+            "keycloak (docs/import-from-providers.md).",
+            show_default=False,
+        ),
+    ] = None,
+    role: Annotated[
+        str | None,
+        typer.Option(
+            "--role",
+            help="Role of the users whose row (or export) carries none (default: the deployment's).",
+            show_default=False,
+        ),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Validate every row and report; write nothing.")
     ] = False,
@@ -160,26 +186,30 @@ def import_cmd(
             _import(admin, out)
 
     def _import(admin: Admin, out: Output) -> None:
-        from owox_idp.services import importing, reading
+        from owox_idp.services import importing
 
         if if_missing and update:
             raise UsageError("use --if-missing or --update, not both")
         if links == "-" and json_:
             raise UsageError("--links - and --json both write to stdout: give --links a file")
         lifetime = admin.ttl(ttl)
-        stream: Any
-        if file == "-":
-            stream = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin
-        else:
-            try:
-                stream = open(file, "rb")  # noqa: SIM115 - closed below
-            except OSError as exc:
-                raise UsageError(f"cannot read {file}: {exc.strerror}") from None
-        try:
-            _, rows = reading.read_rows(stream, name="standard input" if file == "-" else file, fmt=fmt)
-        finally:
-            if file != "-":
-                stream.close()
+        source: Any
+        if file == "-":  # read once, into memory (a pipe cannot be read twice)
+            stream: Any = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin
+            source = list(
+                importing.stream_rows(
+                    stream,
+                    name="standard input",
+                    fmt=fmt,
+                    provider=provider,
+                    scheme=admin.settings.password_hash,
+                    default_role=role,
+                )
+            )
+        else:  # read twice (validate, then write), never held
+            source = importing.file_source(
+                file, fmt=fmt, provider=provider, scheme=admin.settings.password_hash, default_role=role
+            )
         options = importing.ImportOptions(
             mode="if-missing" if if_missing else ("update" if update else "create"),
             dry_run=dry_run,
@@ -193,7 +223,12 @@ def import_cmd(
         report = _ImportReport(out, json_=json_, links=links_file)
         try:
             summary = admin.import_users(
-                rows, options=options, report=report, reason=reason, source_name=file
+                source,
+                options=options,
+                report=report,
+                reason=reason,
+                source_name=file,
+                provider=provider,
             )
         except KeyboardInterrupt:
             report.stop()
