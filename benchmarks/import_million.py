@@ -76,18 +76,20 @@ def idp_import(db: Database, src: Path, *extra: str) -> tuple[float, float]:
     """(seconds, peak RSS MB) of one `idp import SRC --links FILE`, measured on that process alone."""
     links = src.with_suffix(".links.csv")
     links.unlink(missing_ok=True)
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        [*idp_command(), "import", str(src), "--links", str(links), *extra],
-        env=idp_env(db.url),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"idp import failed: {err}")
+    # stderr to a file: an export's per-row notes would fill a pipe nobody reads until the end
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            [*idp_command(), "import", str(src), "--links", str(links), *extra],
+            env=idp_env(db.url),
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        if os.waitstatus_to_exitcode(status) != 0:
+            err.seek(0)
+            raise SystemExit(f"idp import failed: {err.read()[-2000:].decode(errors='replace')}")
     links.unlink(missing_ok=True)
     return seconds, usage.ru_maxrss / 1024
 
@@ -107,7 +109,7 @@ def postgres_floor(db: Database, users: int) -> float:
         conn.execute(
             'INSERT INTO verification (id, identifier, value, "expiresAt", "createdAt", "updatedAt") '
             "SELECT md5('v' || i::text), CASE WHEN i %% 2 = 0 THEN '' ELSE 'magic-link:' END || "
-            "md5('t' || (i / 2)::text), '{\"type\":\"magic-link\",\"email\":\"user' || (i / 2) || "
+            'md5(\'t\' || (i / 2)::text), \'{"type":"magic-link","email":"user\' || (i / 2) || '
             "'@example.com\"}', now() + interval '1 hour', now(), now() "
             "FROM generate_series(0, 2 * %s - 1) AS i",
             (users,),
@@ -128,7 +130,9 @@ def sqlite_floor(db: Database, users: int, batch: int = 500) -> float:
         for start in range(0, users, batch):
             people, links = [], []
             for i in range(start, min(users, start + batch)):
-                people.append((secrets.token_hex(16), f"User {i}", f"user{i}@example.com", 1, now, now, "user"))
+                people.append(
+                    (secrets.token_hex(16), f"User {i}", f"user{i}@example.com", 1, now, now, "user")
+                )
                 token = secrets.token_hex(16)
                 value = f'{{"type":"magic-link","email":"user{i}@example.com"}}'
                 links.append((secrets.token_hex(16), token, value, later, now, now))

@@ -177,9 +177,11 @@ def _check_hash(dep: Deployment, value: str) -> str | None:
     return None
 
 
-def _check_row(row: InputRow, dep: Deployment, seen: dict[str, int] | None) -> _Row:
+def _check_row(
+    row: InputRow, dep: Deployment, seen: dict[str, int] | None, roles: dict[str, str] | None = None
+) -> _Row:
     """Everything that can be checked without the database (`seen`: the emails of the rows before, for
-    duplicates; None when the caller finds duplicates itself)."""
+    duplicates; None when the caller finds duplicates itself; `roles`: role texts already normalized)."""
     from owox_idp.crypto.passwords import validate_password_length
 
     raw_email = (row.fields.get("email") or "").strip()
@@ -194,7 +196,14 @@ def _check_row(row: InputRow, dep: Deployment, seen: dict[str, int] | None) -> _
         email = normalize_email(raw_email)
         checked.result.email = email
         role_text = (row.fields.get("role") or "").strip()
-        checked.role = dep.normalize_role(role_text) if role_text else None
+        if not role_text:
+            checked.role = None
+        elif roles is not None and role_text in roles:
+            checked.role = roles[role_text]
+        else:
+            checked.role = dep.normalize_role(role_text)
+            if roles is not None:  # a valid role text: a small set, whatever the file's size
+                roles[role_text] = checked.role
         checked.name = (row.fields.get("name") or "").strip() or None
         checked.password = row.fields.get("password") or None
         checked.password_hash = (row.fields.get("password_hash") or "").strip() or None
@@ -480,7 +489,8 @@ def import_users(
             return streamed
         rows = list(rows())  # plain passwords to hash, or --update: the whole file is planned at once
     seen: dict[str, int] = {}
-    planned = [_check_row(row, dep, seen) for row in rows]
+    roles: dict[str, str] = {}
+    planned = [_check_row(row, dep, seen, roles) for row in rows]
     summary = ImportSummary(dry_run=options.dry_run)
     hasher: ParallelHasher | None = None
     try:
@@ -642,8 +652,9 @@ def _import_streamed(
     collided: set[int] = set()
     failed: list[RowResult] = []
     valid = 0
+    roles: dict[str, str] = {}
     for row in source():
-        checked = _check_row(row, dep, None)
+        checked = _check_row(row, dep, None, roles)
         if not checked.ok:
             failed.append(checked.result)
             continue
@@ -733,9 +744,10 @@ def _import_streamed(
         pending.clear()
         batch.clear()
 
+    roles = {}  # normalized again by the deployment as the database showed it
     try:
         for row in source():
-            checked = _check_row(row, dep, None)
+            checked = _check_row(row, dep, None, roles)
             if checked.ok and (hash(checked.result.email) & _BITMAP_MASK) in collided:
                 email = checked.result.email or ""
                 if email in first_line:
