@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from owox_idp.services.checkuser import CheckUserResult
     from owox_idp.services.cleanup import CleanupResult
     from owox_idp.services.doctor import DoctorReport
-    from owox_idp.services.importing import ImportOptions, ImportReport, ImportSummary
+    from owox_idp.services.importing import ImportOptions, ImportReport, ImportSummary, RowSource
     from owox_idp.services.links import BulkLinksResult, IssuedLink
     from owox_idp.services.reading import InputRow
     from owox_idp.services.schema import MigrateResult
@@ -479,25 +479,34 @@ class Admin:
     # ------------------------------------------------------------------ many users
     def import_users(
         self,
-        source: str | Path | BinaryIO | Sequence[InputRow],
+        source: str | Path | BinaryIO | Sequence[InputRow] | RowSource,
         *,
         options: ImportOptions | None = None,
         report: ImportReport | None = None,
         fmt: str | None = None,
         reason: str | None = None,
         source_name: str | None = None,
+        provider: str | None = None,
+        default_role: str | None = None,
         **option_values: Any,
     ) -> ImportSummary:
         """Import users from a file path, a binary stream, or rows already read (`reading.read_rows`).
-        Options as `ImportOptions` or as its keywords (`mode`, `dry_run`, `links`, `ttl`, ...).
-        A run that writes is one audit entry, with the counts (`source_name` names the input there)."""
-        from owox_idp.services import importing, reading
+        `provider` (auth0, supabase, firebase, clerk, keycloak) reads that provider's own export instead
+        of idp's CSV / JSON Lines (docs/import-from-providers.md); `default_role` is the role of rows
+        that carry none. Options as `ImportOptions` or as its keywords (`mode`, `dry_run`, `links`,
+        `ttl`, ...). A file path is read twice and never held in memory (passwordless and hash-only
+        files); a stream is read once into memory. A run that writes is one audit entry, with the
+        counts (`source_name` names the input there)."""
+        from owox_idp.services import importing
 
         self._bulk("import_users")
         name = source_name or (
             str(source) if isinstance(source, str | Path) else getattr(source, "name", None)
         )
-        change = self._change("import", name if isinstance(name, str) else None, reason, email=False)
+        target = name if isinstance(name, str) else None
+        if provider is not None:
+            target = f"{target or 'the input'} (from {provider})"
+        change = self._change("import", target, reason, email=False)
         if options is None:
             if "ttl" in option_values:
                 option_values["ttl"] = self.ttl(option_values["ttl"])
@@ -506,20 +515,30 @@ class Admin:
             options = importing.ImportOptions(**option_values)
         elif option_values:
             raise TypeError("give options or option keywords, not both")
-        rows: Sequence[InputRow]
+        scheme = self.settings.password_hash
+        rows: Sequence[InputRow] | importing.RowSource
         if isinstance(source, str | Path):
-            try:
-                with open(source, "rb") as stream:
-                    _, rows = reading.read_rows(stream, name=str(source), fmt=fmt)
-            except OSError as exc:
-                raise UsageError(f"cannot read {source}: {exc.strerror}") from None
+            rows = importing.file_source(
+                str(source), fmt=fmt, provider=provider, scheme=scheme, default_role=default_role
+            )
         elif isinstance(source, Sequence):
             rows = list(source)  # type: ignore[arg-type]
+        elif callable(source):  # importing.file_source: read again for each pass
+            rows = source
         else:
-            _, rows = reading.read_rows(source, name="the input", fmt=fmt)
+            rows = list(
+                importing.stream_rows(
+                    source,
+                    name="the input",
+                    fmt=fmt,
+                    provider=provider,
+                    scheme=scheme,
+                    default_role=default_role,
+                )
+            )
         try:
             summary = importing.import_users(
-                self.env, list(rows), options=options, report=report or _SilentReport()
+                self.env, rows, options=options, report=report or _SilentReport()
             )
         except Exception as exc:
             if not options.dry_run:

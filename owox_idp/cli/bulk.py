@@ -57,7 +57,7 @@ class _ImportReport:
         self._shown: set[int] = set()  # lines whose failure `validated` showed
 
     def validated(self, failed: Sequence[RowResult], to_write: int) -> None:
-        self._shown = {r.line for r in failed}
+        self._shown.update(r.line for r in failed)
         if not self.json:
             for r in failed:
                 self.out.message(f"line {r.line}: {r.error}")
@@ -94,7 +94,8 @@ class _ImportReport:
             written += r.action in ("created", "updated")
             if self.json:
                 continue  # its JSON line was written above, before the commit
-            elif r.action == "failed" and r.line not in self._shown:  # failed when written
+            elif r.action == "failed" and r.line not in self._shown:
+                # found while writing (a streamed import checks duplicates and existing users per batch)
                 self.out.message(f"line {r.line}: {r.error}")
             elif r.note and r.action != "failed" and r.note not in ("exists", "unchanged"):
                 self.out.message(f"line {r.line}: {r.note}")
@@ -134,9 +135,30 @@ def _summary_line(s: ImportSummary, *, dry_run: bool) -> str:
 def import_cmd(
     ctx: typer.Context,
     file: Annotated[
-        str, typer.Argument(help="CSV with a header, or JSON Lines; - reads stdin.", show_default=False)
+        str,
+        typer.Argument(
+            help="CSV with a header, or JSON Lines (or, with --from, the provider's export); - reads stdin.",
+            show_default=False,
+        ),
     ],
     fmt: FormatOpt = None,
+    provider: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="Read another identity provider's user export: auth0, supabase, firebase, clerk or "
+            "keycloak (docs/import-from-providers.md).",
+            show_default=False,
+        ),
+    ] = None,
+    role: Annotated[
+        str | None,
+        typer.Option(
+            "--role",
+            help="Role of the users whose row (or export) carries none (default: the deployment's).",
+            show_default=False,
+        ),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Validate every row and report; write nothing.")
     ] = False,
@@ -169,26 +191,30 @@ def import_cmd(
             _import(admin, out)
 
     def _import(admin: Admin, out: Output) -> None:
-        from owox_idp.services import importing, reading
+        from owox_idp.services import importing
 
         if if_missing and update:
             raise UsageError("use --if-missing or --update, not both")
         if links == "-" and json_:
             raise UsageError("--links - and --json both write to stdout: give --links a file")
         lifetime = admin.ttl(ttl)
-        stream: Any
-        if file == "-":
-            stream = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin
-        else:
-            try:
-                stream = open(file, "rb")  # noqa: SIM115 - closed below
-            except OSError as exc:
-                raise UsageError(f"cannot read {file}: {exc.strerror}") from None
-        try:
-            _, rows = reading.read_rows(stream, name="standard input" if file == "-" else file, fmt=fmt)
-        finally:
-            if file != "-":
-                stream.close()
+        source: Any
+        if file == "-":  # read once, into memory (a pipe cannot be read twice)
+            stream: Any = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin
+            source = list(
+                importing.stream_rows(
+                    stream,
+                    name="standard input",
+                    fmt=fmt,
+                    provider=provider,
+                    scheme=admin.settings.password_hash,
+                    default_role=role,
+                )
+            )
+        else:  # read twice (validate, then write), never held
+            source = importing.file_source(
+                file, fmt=fmt, provider=provider, scheme=admin.settings.password_hash, default_role=role
+            )
         options = importing.ImportOptions(
             mode="if-missing" if if_missing else ("update" if update else "create"),
             dry_run=dry_run,
@@ -204,7 +230,12 @@ def import_cmd(
             links_file = _LinksFile(links, out) if links is not None and not dry_run else None
             report.links = links_file
             summary = admin.import_users(
-                rows, options=options, report=report, reason=reason, source_name=file
+                source,
+                options=options,
+                report=report,
+                reason=reason,
+                source_name=file,
+                provider=provider,
             )
         except BrokenPipeError:  # `idp import --json | head -1`: the batch in hand is rolled back
             stdout_closed()

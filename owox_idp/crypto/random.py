@@ -7,6 +7,7 @@ equally likely. The same algorithm is used here with `secrets.token_bytes` as th
 
 from __future__ import annotations
 
+import functools
 import secrets
 
 ALPHABETS: dict[str, str] = {
@@ -31,21 +32,27 @@ def _charset(alphabets: tuple[str, ...]) -> str:
 def random_string(length: int, *alphabets: str) -> str:
     """`generateRandomString(length, ...alphabets)`: `length` symbols from the named alphabets.
 
-    With no alphabet the default `a-z 0-9 A-Z -_` (64 symbols) is used.
+    With no alphabet the default `a-z 0-9 A-Z -_` (64 symbols) is used. Bytes at or above the largest
+    multiple of the alphabet size are dropped and each kept byte maps to `charset[byte % size]`, as in
+    Better Auth; done with one `bytes.translate` per draw (a million ids a minute matter to `import`).
     """
     if length <= 0:
         raise ValueError("length must be a positive integer")
-    charset = _charset(alphabets or DEFAULT_ALPHABETS)
+    table, rejected = _tables(alphabets or DEFAULT_ALPHABETS)
+    out = b""
+    while len(out) < length:
+        out += secrets.token_bytes(length * 2).translate(table, rejected)
+    return out[:length].decode("ascii")
+
+
+@functools.cache
+def _tables(alphabets: tuple[str, ...]) -> tuple[bytes, bytes]:
+    """The byte -> symbol table of an alphabet set and the bytes rejection sampling drops."""
+    charset = _charset(alphabets)
     size = len(charset)
     max_valid = (256 // size) * size
-    out: list[str] = []
-    while len(out) < length:
-        for byte in secrets.token_bytes(length * 2):
-            if byte < max_valid:
-                out.append(charset[byte % size])
-                if len(out) == length:
-                    break
-    return "".join(out)
+    table = bytes(ord(charset[b % size]) if b < max_valid else 0 for b in range(256))
+    return table, bytes(range(max_valid, 256))
 
 
 def generate_id(size: int = 32) -> str:

@@ -183,11 +183,13 @@ class UserRepository(Part):
         """Existing users whose stored email is one of `emails` (lower-case), keyed by lower-case email;
         one query per `chunk` emails, on the unique index."""
         u = self.t["user"]
-        base = self._select()
+        # the emails are a parameter, not part of the statement: SQLAlchemy's statement cache would
+        # otherwise keep every chunk's emails alive (a streamed import's memory grew with its size)
+        stmt = self._select().where(u.c.email.in_(bindparam("emails", expanding=True)))
         found: dict[str, User] = {}
         for start in range(0, len(emails), chunk):
             part = list(emails[start : start + chunk])
-            for row in self.conn.execute(base.where(u.c.email.in_(part))).mappings():
+            for row in self.conn.execute(stmt, {"emails": part}).mappings():
                 user = self._to_user(row)
                 found.setdefault(user.email.lower(), user)
         return found

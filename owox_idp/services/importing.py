@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Protocol
 
 from owox_idp.clock import now as clock_now
 from owox_idp.errors import InvalidInput, Refused, UsageError
@@ -28,8 +28,17 @@ if TYPE_CHECKING:
     from owox_idp.deployment import Deployment
     from owox_idp.models import User
     from owox_idp.repository import Store
+    from owox_idp.services.providers import ProviderRecord
 
-__all__ = ["IMPORT_COLUMNS", "ImportOptions", "ImportReport", "ImportSummary", "RowResult", "import_users"]
+__all__ = [
+    "IMPORT_COLUMNS",
+    "ImportOptions",
+    "ImportReport",
+    "ImportSummary",
+    "RowResult",
+    "RowSource",
+    "import_users",
+]
 
 Mode = Literal["create", "if-missing", "update"]
 Action = Literal["created", "updated", "skipped", "failed"]
@@ -41,6 +50,14 @@ PASSWORD_BATCH = 64
 # test-only fault injection (documented in docs/commands/import.md): "kill@N" kills the process with
 # SIGKILL, "interrupt@N" raises KeyboardInterrupt, inside batch N after its user rows are inserted
 FAULT_ENV = "IDP_TEST_IMPORT_FAULT"
+# how a provider's export row says its password hash was not kept (providers.ProviderRecord.password_note)
+NOT_IMPORTED = "password not imported"
+# the input of a streamed import: each call reads it again from its first row (one call per pass)
+RowSource = Callable[[], Iterator[InputRow]]
+# streamed imports find duplicate emails with a bitmap of 2**27 bits (16 MiB) of the emails' hashes:
+# only the emails whose bit was already set are remembered exactly, in the second pass
+_BITMAP_BITS = 27
+_BITMAP_MASK = (1 << _BITMAP_BITS) - 1
 
 _ARGON2ID = re.compile(r"\$argon2id\$v=\d+\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]+={0,2}")
 
@@ -129,6 +146,8 @@ class _Row:
     password_hash: str | None = None
     existing: User | None = None
     changes: dict[str, str] = field(default_factory=dict)
+    email_verified: bool = True  # what a provider's export says; idp's own files vouch for the address
+    created_at: datetime | None = None
 
     @property
     def ok(self) -> bool:
@@ -160,12 +179,15 @@ def _check_hash(dep: Deployment, value: str) -> str | None:
     return None
 
 
-def _check_row(row: InputRow, dep: Deployment, seen: dict[str, int]) -> _Row:
-    """Everything that can be checked without the database."""
+def _check_row(
+    row: InputRow, dep: Deployment, seen: dict[str, int] | None, roles: dict[str, str] | None = None
+) -> _Row:
+    """Everything that can be checked without the database (`seen`: the emails of the rows before, for
+    duplicates; None when the caller finds duplicates itself; `roles`: role texts already normalized)."""
     from owox_idp.crypto.passwords import validate_password_length
 
     raw_email = (row.fields.get("email") or "").strip()
-    checked = _Row(RowResult(row.line, raw_email.lower() or None, "created"))
+    checked = _Row(RowResult(row.line, raw_email.lower() or None, "created", note=row.note))
     if row.error:
         checked.fail(row.error)
         return checked
@@ -176,24 +198,47 @@ def _check_row(row: InputRow, dep: Deployment, seen: dict[str, int]) -> _Row:
         email = normalize_email(raw_email)
         checked.result.email = email
         role_text = (row.fields.get("role") or "").strip()
-        checked.role = dep.normalize_role(role_text) if role_text else None
+        if not role_text:
+            checked.role = None
+        elif roles is not None and role_text in roles:
+            checked.role = roles[role_text]
+        else:
+            checked.role = dep.normalize_role(role_text)
+            if roles is not None:  # a valid role text: a small set, whatever the file's size
+                roles[role_text] = checked.role
         checked.name = (row.fields.get("name") or "").strip() or None
         checked.password = row.fields.get("password") or None
         checked.password_hash = (row.fields.get("password_hash") or "").strip() or None
         if checked.password is not None:
             validate_password_length(checked.password)
+        _provider_fields(row, checked)
     except InvalidInput as exc:
         checked.fail(exc.message)
         return checked
-    if email in seen:
-        checked.fail(f"duplicate: {email} is also on line {seen[email]}")
-        return checked
-    seen[email] = row.line
+    if seen is not None:
+        if email in seen:
+            checked.fail(f"duplicate: {email} is also on line {seen[email]}")
+            return checked
+        seen[email] = row.line
     if checked.password is not None and checked.password_hash is not None:
         checked.fail("give password or password_hash, not both")
     elif checked.password_hash is not None and (problem := _check_hash(dep, checked.password_hash)):
         checked.fail(problem)
     return checked
+
+
+def _provider_fields(row: InputRow, checked: _Row) -> None:
+    """The verified flag and creation date a provider's export carries (`ProviderRecord.to_input_row`);
+    idp's own import files have neither column."""
+    verified = row.fields.get("email_verified")
+    if verified is not None:
+        checked.email_verified = verified == "true"
+    created = row.fields.get("created_at")
+    if created:
+        try:
+            checked.created_at = datetime.fromisoformat(created)
+        except ValueError:
+            raise InvalidInput(f"created_at {created!r} is not an ISO 8601 date") from None
 
 
 def _plan(store: Store, rows: list[_Row], options: ImportOptions) -> None:
@@ -380,7 +425,15 @@ def _write_batch(
     created = [r for r in batch if r.result.action == "created"]
     updated = [r for r in batch if r.result.action == "updated"]
     user_rows: list[dict[str, Any]] = [
-        new_user_row(store, email=row.result.email or "", name=row.name, role=row.role or "", now=now)
+        new_user_row(
+            store,
+            email=row.result.email or "",
+            name=row.name,
+            role=row.role or "",
+            now=now,
+            email_verified=row.email_verified,
+            created_at=row.created_at,
+        )
         for row in created
     ]
     for row, user_id in zip(created, store.users.insert_many(user_rows), strict=True):
@@ -404,6 +457,7 @@ def _write_batch(
                 url, expires, rows = link_maker.issue(row.result.email or "", row.role, now)
                 row.result.magic_link, row.result.expires_at = url, expires
                 link_rows += rows
+                _link_note(row.result, issued=True)
         store.verifications.insert_rows("verification", link_rows)
 
     # updates (--update): the name on the user row; the role where the flavor keeps it
@@ -428,9 +482,23 @@ def _write_batch(
         store.users.update_many(group)
 
 
+def _link_note(result: RowResult, *, issued: bool) -> None:
+    """A provider's password that was not kept: say what the user gets instead."""
+    if result.note and result.note.startswith(NOT_IMPORTED) and result.action == "created":
+        result.note += (
+            "; the user gets a sign-in link instead" if issued else "; no sign-in link (import with --links)"
+        )
+
+
+def _link_notes(rows: Sequence[_Row], *, issued: bool) -> None:
+    for row in rows:
+        if row.result.magic_link is None:
+            _link_note(row.result, issued=issued)
+
+
 def import_users(
     env: Env,
-    rows: list[InputRow],
+    rows: Sequence[InputRow] | RowSource,
     *,
     options: ImportOptions,
     report: ImportReport,
@@ -449,8 +517,14 @@ def import_users(
 
         links.build_url(dep, links.LinkMaker.PLACEHOLDER, None, callback_url=options.callback_url)
 
+    if callable(rows):
+        streamed = _import_streamed(env, rows, options=options, report=report, clock=clock)
+        if streamed is not None:
+            return streamed
+        rows = list(rows())  # plain passwords to hash, or --update: the whole file is planned at once
     seen: dict[str, int] = {}
-    planned = [_check_row(row, dep, seen) for row in rows]
+    roles: dict[str, str] = {}
+    planned = [_check_row(row, dep, seen, roles) for row in rows]
     summary = ImportSummary(dry_run=options.dry_run)
     hasher: ParallelHasher | None = None
     try:
@@ -468,6 +542,8 @@ def import_users(
                 summary.count(row.result)
             if options.links:  # the links that would be issued
                 summary.links, summary.without_access = summary.without_access, 0
+            for row in planned:
+                _link_note(row.result, issued=options.links)
             report.done([r.result for r in planned])
             return summary
 
@@ -512,8 +588,10 @@ def import_users(
                     # the batch's links (and --json lines) are out before it commits: a links file that
                     # cannot be written (disk full) or a closed stdout rolls the batch back, so that no
                     # user keeps a live link nobody has and `--if-missing` finishes them
+                    _link_notes(pending, issued=False)
                     report.done(results)
             elif results:
+                _link_notes(pending, issued=False)
                 report.done(results)
             for row in pending:
                 summary.count(row.result)
@@ -548,3 +626,254 @@ def import_users(
         if hasher is not None:
             hasher.close()
         env.close()
+
+
+# ----------------------------------------------------------------------------- streamed imports
+
+
+class _PriorLinks:
+    """Magic-link rows already in the database for emails about to be created (a link issued to an
+    address whose user was since deleted): they are deleted with the new user's batch, as `_prior_links`
+    does, without holding the verification table in memory. One scan at the start sets a bit per link
+    email; a batch with a candidate scans again for just its candidates, and after a few such batches
+    (a table full of links) the exact map is loaded once."""
+
+    SCANS = 8
+
+    def __init__(self, store: Store) -> None:
+        from owox_idp.services.links import link_email
+
+        self.bits = bytearray(1 << (_BITMAP_BITS - 3))
+        self.any = False
+        for _, value in store.verifications.json_values():
+            email = link_email(value)
+            if email is not None:
+                h = hash(email) & _BITMAP_MASK
+                self.bits[h >> 3] |= 1 << (h & 7)
+                self.any = True
+        self.scans = 0
+        self.full: dict[str, list[str]] | None = None
+
+    def ids(self, store: Store, emails: Sequence[str]) -> dict[str, list[str]]:
+        if not self.any:
+            return {}
+        wanted = {e for e in emails if self.bits[(h := hash(e) & _BITMAP_MASK) >> 3] & (1 << (h & 7))}
+        if not wanted:
+            return {}
+        if self.full is None and self.scans >= self.SCANS:
+            from owox_idp.services.links import link_email
+
+            self.full = {}
+            for row_id, value in store.verifications.json_values():
+                email = link_email(value)
+                if email is not None:
+                    self.full.setdefault(email, []).append(row_id)
+        if self.full is not None:
+            return {e: self.full[e] for e in wanted if e in self.full}
+        self.scans += 1
+        return _prior_links(store, wanted)
+
+
+def _import_streamed(
+    env: Env,
+    source: RowSource,
+    *,
+    options: ImportOptions,
+    report: ImportReport,
+    clock: Callable[[], datetime],
+) -> ImportSummary | None:
+    """Import without holding the file: a first pass validates every row (and counts them), a second
+    reads the file again and writes it batch by batch, each batch planned against the database inside
+    its own transaction. Returns None, having written nothing, when the file needs the whole-file path
+    (a plain password to hash ahead; --update, whose last-admin rule looks at every row at once)."""
+    if options.mode == "update":
+        return None
+    dep = env.deployment
+    bits = bytearray(1 << (_BITMAP_BITS - 3))
+    collided: set[int] = set()
+    failed: list[RowResult] = []
+    valid = 0
+    roles: dict[str, str] = {}
+    for row in source():
+        checked = _check_row(row, dep, None, roles)
+        if not checked.ok:
+            failed.append(checked.result)
+            continue
+        if checked.password is not None:
+            return None
+        h = hash(checked.result.email) & _BITMAP_MASK
+        byte, bit = h >> 3, 1 << (h & 7)
+        if bits[byte] & bit:
+            collided.add(h)
+        else:
+            bits[byte] |= bit
+        valid += 1
+    del bits
+
+    summary = ImportSummary(dry_run=options.dry_run)
+    with env.store(write=False) as store:
+        mixed = {u.email.lower(): u for u in store.users.with_mixed_case_email()}
+        prior = _PriorLinks(store) if not options.dry_run else None
+    dep = env.deployment  # as the database showed it
+    if options.links:
+        dep.require_database_verifications("import --links")
+    report.validated(failed, valid)
+    link_maker = (
+        LinkMaker(dep, ttl=options.ttl, callback_url=options.callback_url)
+        if options.links and not options.dry_run
+        else None
+    )
+    first_line: dict[str, int] = {}  # the emails whose hash bit collided: exact duplicate check
+    pending: list[_Row] = []
+    batch: list[_Row] = []
+    number = 0
+
+    def plan(store: Store) -> None:
+        existing = store.users.by_emails([r.result.email or "" for r in batch])
+        for row in batch:
+            email = row.result.email or ""
+            user = existing.get(email) or mixed.get(email)
+            result = row.result
+            if user is None:
+                row.role = row.role or dep.default_role
+                result.role = row.role
+                result.has_password = row.password_hash is not None
+                continue
+            row.existing = user
+            result.user_id, result.role, result.has_password = user.id, user.role, user.has_password
+            if options.mode == "if-missing":
+                result.action, result.note = "skipped", "exists"
+            else:
+                row.fail(
+                    f"{user.email} already exists (--if-missing skips existing users, --update updates them)"
+                )
+
+    def flush() -> None:
+        nonlocal number
+        written = False
+        if batch:
+            number += 1
+            if options.dry_run:
+                with env.store(write=False) as store:
+                    plan(store)
+            else:
+                assert prior is not None
+                with env.store(write=True) as store:
+                    plan(store)
+                    created = [r for r in batch if r.result.action == "created"]
+                    _write_batch(
+                        store,
+                        created,
+                        hashes={},
+                        prior_links=prior.ids(store, [r.result.email or "" for r in created]),
+                        link_maker=link_maker,
+                        now=clock(),
+                        number=number,
+                    )
+                    # out before the batch commits (links file, --json lines): see import_users
+                    _link_notes(pending, issued=False)
+                    report.done([r.result for r in pending])
+                    written = True
+        if not written:
+            _link_notes(pending, issued=options.dry_run and options.links)
+            report.done([r.result for r in pending])
+        for row in pending:
+            summary.count(row.result)
+            if (
+                options.dry_run
+                and options.links
+                and row.result.action == "created"
+                and not row.result.has_password
+            ):
+                summary.links += 1
+                summary.without_access -= 1
+        pending.clear()
+        batch.clear()
+
+    roles = {}  # normalized again by the deployment as the database showed it
+    try:
+        for row in source():
+            checked = _check_row(row, dep, None, roles)
+            if checked.ok and (hash(checked.result.email) & _BITMAP_MASK) in collided:
+                email = checked.result.email or ""
+                if email in first_line:
+                    checked.fail(f"duplicate: {email} is also on line {first_line[email]}")
+                else:
+                    first_line[email] = row.line
+            pending.append(checked)
+            if checked.ok:
+                batch.append(checked)
+                if len(batch) >= options.batch_size:
+                    flush()
+        flush()
+    finally:
+        env.close()
+    return summary
+
+
+# ----------------------------------------------------------------------------- inputs
+
+
+def provider_row(record: ProviderRecord, scheme: str, default_role: str | None) -> InputRow:
+    """A provider's user as an import row, with the report's note when its password is not kept."""
+    row = record.to_input_row(scheme, default_role=default_role)
+    row.note = record.password_note(scheme)
+    return row
+
+
+def _with_role(rows: Iterator[InputRow], default_role: str | None) -> Iterator[InputRow]:
+    for row in rows:
+        if default_role and not row.error and not (row.fields.get("role") or "").strip():
+            row.fields["role"] = default_role
+        yield row
+
+
+def stream_rows(
+    stream: BinaryIO,
+    *,
+    name: str,
+    fmt: str | None = None,
+    provider: str | None = None,
+    scheme: str = "scrypt",
+    default_role: str | None = None,
+) -> Iterator[InputRow]:
+    """The import rows of one open input: idp's own CSV / JSON Lines, or a provider's export."""
+    if provider is None:
+        from owox_idp.services import reading
+
+        _, rows = reading.iter_rows(stream, name=name, fmt=fmt)
+        return _with_role(rows, default_role)
+    from owox_idp.services import providers
+
+    if provider not in providers.PROVIDERS:
+        raise UsageError(f"unknown --from {provider!r}: use {', '.join(providers.PROVIDERS)}")
+    if fmt is not None:
+        raise UsageError("--format is for idp's own files: --from reads the provider's own format")
+    return (provider_row(r, scheme, default_role) for r in providers.read_export(provider, stream, name=name))
+
+
+def file_source(
+    path: str,
+    *,
+    fmt: str | None = None,
+    provider: str | None = None,
+    scheme: str = "scrypt",
+    default_role: str | None = None,
+) -> RowSource:
+    """A file read again for each pass of a streamed import (never held in memory)."""
+
+    def open_rows() -> Iterator[InputRow]:
+        try:
+            stream = open(path, "rb")  # noqa: SIM115 - closed when the rows are read
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+        with stream:
+            yield from stream_rows(
+                stream, name=path, fmt=fmt, provider=provider, scheme=scheme, default_role=default_role
+            )
+
+    try:  # a missing file is an error now, not at the first pass
+        open(path, "rb").close()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    return open_rows

@@ -104,7 +104,7 @@ class ProviderRecord:
             return None
         if password.kind in KEPT_KINDS:
             return (
-                f"password not imported: a {password.kind} hash, but the server verifies {scheme} "
+                f"password not imported: {'an' if password.kind[0] in 'aeiou' else 'a'} {password.kind} hash, but the server verifies {scheme} "
                 "(IDP_PASSWORD_HASH)"
             )
         return f"password not imported: {password.reason or password.kind}"

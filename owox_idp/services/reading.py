@@ -32,6 +32,7 @@ class InputRow:
     line: int
     fields: dict[str, str | None]
     error: str | None = None
+    note: str | None = None  # for the per-row report (a provider's password that was not kept)
 
 
 def _column_name(text: str) -> str:
@@ -51,6 +52,13 @@ def detect_format(name: str, first_line: bytes) -> Format:
 def read_rows(stream: BinaryIO, *, name: str, fmt: str | None = None) -> tuple[Format, list[InputRow]]:
     """Parse the whole input. A problem with the file as a whole (encoding, header, nothing in it) is an
     InvalidInput; a problem with one record is that row's `error`."""
+    chosen, rows = iter_rows(stream, name=name, fmt=fmt)
+    return chosen, list(rows)
+
+
+def iter_rows(stream: BinaryIO, *, name: str, fmt: str | None = None) -> tuple[Format, Iterator[InputRow]]:
+    """As `read_rows`, one row at a time (constant memory): the format is decided now, the rows come as
+    the iterator is read (a file-level problem found later is raised from it)."""
     if fmt is not None and fmt not in FORMATS:
         raise UsageError(f"unknown --format {fmt!r}: use csv or jsonl")
     raw_lines = iter(stream)
@@ -66,9 +74,16 @@ def read_rows(stream: BinaryIO, *, name: str, fmt: str | None = None) -> tuple[F
     )
     lines = _decoded(_chain(leading, raw_lines))
     rows = _read_jsonl(lines) if chosen == "jsonl" else _read_csv(lines)
-    if not rows:
+    return chosen, _not_empty(rows, name)
+
+
+def _not_empty(rows: Iterator[InputRow], name: str) -> Iterator[InputRow]:
+    some = False
+    for row in rows:
+        some = True
+        yield row
+    if not some:
         raise InvalidInput(f"{name} has no users: only a header")
-    return chosen, rows
 
 
 def _chain(first: list[bytes], rest: Iterator[bytes]) -> Iterator[bytes]:
@@ -113,7 +128,7 @@ def _check_columns(columns: list[str], line: int) -> None:
         )
 
 
-def _read_csv(lines: Iterator[str]) -> list[InputRow]:
+def _read_csv(lines: Iterator[str]) -> Iterator[InputRow]:
     first: list[str] = []
     for text in lines:  # blank lines before the header
         first.append(text)
@@ -129,7 +144,6 @@ def _read_csv(lines: Iterator[str]) -> list[InputRow]:
             header = next(reader)
         columns = [_column_name(h) for h in header]
         _check_columns(columns, header_line)
-        rows: list[InputRow] = []
         previous = reader.line_num
         for record in reader:
             start, previous = previous + 1, reader.line_num
@@ -139,17 +153,16 @@ def _read_csv(lines: Iterator[str]) -> list[InputRow]:
                 problem = f"has {len(record)} field(s); the header has {len(columns)}"
                 if any("$argon2" in value for value in record):
                     problem += ' (an argon2id hash has commas: quote it, "$argon2id$...")'
-                rows.append(InputRow(start, {}, problem))
+                yield InputRow(start, {}, problem)
                 continue
             fields: dict[str, str | None] = {
                 col: (value if value.strip() else None)
                 for col, value in zip(columns, record, strict=True)
                 if col in IMPORT_COLUMNS
             }
-            rows.append(InputRow(start, fields))
+            yield InputRow(start, fields)
     except csv.Error as exc:
         raise InvalidInput(f"line {reader.line_num}: not valid CSV ({exc})") from None
-    return rows
 
 
 def _chain_text(first: list[str], rest: Iterator[str]) -> Iterator[str]:
@@ -157,8 +170,7 @@ def _chain_text(first: list[str], rest: Iterator[str]) -> Iterator[str]:
     yield from rest
 
 
-def _read_jsonl(lines: Iterator[str]) -> list[InputRow]:
-    rows: list[InputRow] = []
+def _read_jsonl(lines: Iterator[str]) -> Iterator[InputRow]:
     for number, text in enumerate(lines, 1):
         if not text.strip():
             continue
@@ -166,16 +178,15 @@ def _read_jsonl(lines: Iterator[str]) -> list[InputRow]:
             obj = json.loads(text)
         except ValueError as exc:
             msg = getattr(exc, "msg", str(exc))
-            rows.append(InputRow(number, {}, f"not valid JSON ({msg})"))
+            yield InputRow(number, {}, f"not valid JSON ({msg})")
             continue
         except RecursionError:  # a line nested thousands deep: no user record is
-            rows.append(InputRow(number, {}, "not a user record (JSON nested too deeply)"))
+            yield InputRow(number, {}, "not a user record (JSON nested too deeply)")
             continue
         if not isinstance(obj, dict):
-            rows.append(InputRow(number, {}, "not a JSON object"))
+            yield InputRow(number, {}, "not a JSON object")
             continue
-        rows.append(_json_row(number, obj))
-    return rows
+        yield _json_row(number, obj)
 
 
 def _json_row(number: int, obj: dict[str, Any]) -> InputRow:

@@ -20,6 +20,9 @@
 
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
+//   IDP_INTEROP_PASSWORD_HASH=bcrypt|argon2id  emailAndPassword.password hooks with that hasher, as
+//                         docs/import-from-providers.md shows them (bcryptjs from ../node_bcrypt,
+//                         argon2id from @noble/hashes); Better Auth's scrypt when unset
 
 export const captured = { magicLinks: [], resetLinks: [] };
 
@@ -38,7 +41,43 @@ export function settings() {
     oauth: process.env.IDP_INTEROP_OAUTH === "1",
     variant: (process.env.IDP_INTEROP_VARIANT || "").split(",").filter(Boolean),
     magicLinkTtl: Number(process.env.IDP_INTEROP_MAGIC_LINK_TTL || (profile === "owox" ? 3600 : 300)),
+    passwordHash: process.env.IDP_INTEROP_PASSWORD_HASH || "",
   };
+}
+
+// emailAndPassword.password for a server that verifies another hasher than Better Auth's scrypt
+async function passwordHooks(kind) {
+  if (kind === "bcrypt") {
+    const url = new URL("../node_bcrypt/node_modules/bcryptjs/index.js", import.meta.url);
+    const { default: bcrypt } = await import(url.href);
+    return {
+      hash: (password) => bcrypt.hash(password, 10),
+      verify: ({ hash, password }) => bcrypt.compare(password, hash),
+    };
+  }
+  if (kind === "argon2id") {
+    const { argon2idAsync } = await import("@noble/hashes/argon2.js");
+    const { randomBytes, timingSafeEqual } = await import("node:crypto");
+    const b64 = (bytes) => Buffer.from(bytes).toString("base64").replace(/=+$/, "");
+    return {
+      hash: async (password) => {
+        const salt = randomBytes(16);
+        const key = await argon2idAsync(password, salt, { t: 2, m: 19456, p: 1, dkLen: 32 });
+        return `$argon2id$v=19$m=19456,t=2,p=1$${b64(salt)}$${b64(key)}`;
+      },
+      verify: async ({ hash, password }) => {
+        const [, id, version, params, salt, key] = hash.split("$");
+        if (id !== "argon2id" || version !== "v=19" || key === undefined) return false;
+        const p = Object.fromEntries(params.split(",").map((kv) => kv.split("=")).map(([k, v]) => [k, Number(v)]));
+        const wanted = Buffer.from(key, "base64");
+        const actual = await argon2idAsync(password, Buffer.from(salt, "base64"), {
+          t: p.t, m: p.m, p: p.p, dkLen: wanted.length,
+        });
+        return timingSafeEqual(Buffer.from(actual), wanted);
+      },
+    };
+  }
+  throw new Error(`unknown IDP_INTEROP_PASSWORD_HASH ${kind}`);
 }
 
 async function openDatabase(s) {
@@ -159,6 +198,7 @@ export async function createAuth(s = settings()) {
   if (s.variant.length) await applyVariant(options, s, { plugins, sendMagicLink });
   // IDP_INTEROP_ADAPTER (drizzle | kysely) and IDP_INTEROP_MODEL_NAMES: see orm.mjs
   if (process.env.IDP_INTEROP_ADAPTER) await (await import("./orm.mjs")).configureOrm(s, options, database, pkg);
+  if (s.passwordHash) options.emailAndPassword = { ...options.emailAndPassword, password: await passwordHooks(s.passwordHash) };
   const auth = betterAuth(options);
   return { auth, options, close, pkg, load };
 }
