@@ -13,11 +13,9 @@ caused by a missing database server or Node into a failure.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,47 +24,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from dbutil import TestDatabase, fresh_database, selected_dialects
-
-TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef0123456789"
-
-_CLEARED_PREFIXES = ("IDP_", "BETTER_AUTH_", "DB_", "AUTH_SECRET", "DATABASE_URL", "PUBLIC_ORIGIN", "PORT")
-
-
-@dataclass
-class Result:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> Any:
-        return json.loads(self.stdout)
-
-
-@dataclass
-class IdpRunner:
-    db: TestDatabase
-    tmp_path: Path
-    env: dict[str, str] = field(default_factory=dict)
-
-    def flavor(self, flavor: str) -> IdpRunner:
-        self.env["IDP_FLAVOR"] = flavor
-        return self
-
-    def __call__(self, *args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
-        from typer.testing import CliRunner
-
-        from owox_idp.cli import app
-
-        runner = CliRunner()
-        merged = {**self.env, **(env or {})}
-        result = runner.invoke(app, list(args), input=input, env=merged, catch_exceptions=True)
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        return Result(result.exit_code, result.stdout, result.stderr)
-
-    def migrate(self) -> None:
-        r = self("migrate", "--yes")
-        assert r.exit_code == 0, r.stderr
+from idp_runner import _CLEARED_PREFIXES, TEST_SECRET, IdpRunner, Result  # noqa: F401 (re-exported)
 
 
 @pytest.fixture(autouse=True)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import dbutil
 import pytest
-from conftest import TEST_SECRET, IdpRunner
 from dbutil import fresh_database, selected_dialects
+from idp_runner import TEST_SECRET, IdpRunner
 from test_discover import apply
 
 PASSWORD = "correct-horse-battery-42\n"

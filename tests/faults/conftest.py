@@ -13,8 +13,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
-from conftest import IdpRunner
 from faultkit import Counters, Db
+from idp_runner import IdpRunner
 
 if not sys.platform.startswith("linux"):  # /proc, process groups, RLIMIT_FSIZE
     pytest.skip("the fault suite needs Linux", allow_module_level=True)

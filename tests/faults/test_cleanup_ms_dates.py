@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import IdpRunner
+from idp_runner import IdpRunner
 
 DRIZZLE = Path(__file__).parent.parent / "interop" / "data" / "drizzle" / "sqlite" / "0000_init.sql"
 

@@ -8,7 +8,6 @@ import os
 import subprocess
 from pathlib import Path
 
-from conftest import IdpRunner
 from faultkit import (
     Counters,
     Db,
@@ -19,6 +18,7 @@ from faultkit import (
     idp_command,
     spawn,
 )
+from idp_runner import IdpRunner
 
 
 def _closed_stdout(env: dict[str, str], *args: str) -> tuple[int, str]:

@@ -10,7 +10,6 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import IdpRunner
 from faultkit import (
     Counters,
     Db,
@@ -20,6 +19,7 @@ from faultkit import (
     finish,
     spawn,
 )
+from idp_runner import IdpRunner
 
 PAD = 4 * 1024 * 1024  # larger than any test database file, which the limit also applies to (SQLite)
 ROOM = 30_000  # room left in the links file: at least one batch of 40 links, never all of them

@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from conftest import IdpRunner
 from faultkit import (
     Db,
     assert_all_imported,
@@ -24,6 +23,7 @@ from faultkit import (
     spawn,
     wait_for,
 )
+from idp_runner import IdpRunner
 
 
 def _lines(path: Path) -> int:

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import IdpRunner
 from faultkit import Counters, Db, assert_complete_users, finish, kill9, run, spawn, wait_for
+from idp_runner import IdpRunner
 from writes import Holder, seed, waiting, writes
 
 

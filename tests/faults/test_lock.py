@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import IdpRunner
 from faultkit import Counters, Db, assert_complete_users, assert_no_process_left, spawn
+from idp_runner import IdpRunner
 from writes import Holder, seed, writes
 
 LOCK_TIMEOUT = "1"  # seconds

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
-from conftest import IdpRunner
 from faultkit import Db
+from idp_runner import IdpRunner
 
 
 @dataclass(frozen=True)
