@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import db_rows
 import pytest
-import sqlalchemy as sa
 from conftest import TEST_SECRET, IdpRunner
 
 from owox_idp.config import Secrets
@@ -24,48 +24,8 @@ FLAVORS = ("owox", "better-auth")
 PASSWORD = "a-long-service-password"
 
 
-def _iso(dt: datetime) -> str:
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
-
-
-class Db:
+class Db(db_rows.Db):
     """Direct access to the test database."""
-
-    def __init__(self, idp: IdpRunner) -> None:
-        self.idp = idp
-        self.dialect = idp.db.dialect
-        self.engine = sa.create_engine(idp.db.sa_url)
-        self.q = "`" if self.dialect == "mariadb" else '"'
-
-    def rows(self, sql: str, **params: Any) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(sa.text(sql.replace('"', self.q)), params).mappings()]
-
-    def execute(self, sql: str, **params: Any) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(sa.text(sql.replace('"', self.q)), params)
-
-    def count(self, table: str, where: str = "1=1", **params: Any) -> int:
-        return int(self.rows(f'select count(*) as n from "{table}" where {where}', **params)[0]["n"])
-
-    def date(self, dt: datetime) -> Any:
-        if self.dialect == "sqlite":
-            return _iso(dt)
-        if self.dialect == "mariadb":
-            return dt.replace(tzinfo=None)
-        return dt
-
-    def add_session(self, user_id: str, token: str) -> None:
-        now = datetime.now(UTC)
-        self.execute(
-            'insert into "session" ("id", "expiresAt", "token", "createdAt", "updatedAt", "userId") '
-            "values (:id, :exp, :token, :now, :now, :uid)",
-            id="s" + token,
-            exp=self.date(now + timedelta(hours=1)),
-            token=token,
-            now=self.date(now),
-            uid=user_id,
-        )
 
     def link_identifiers(self, email: str) -> set[str]:
         rows = self.rows('select "identifier", "value" from "verification"')

@@ -12,61 +12,14 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
-import sqlalchemy as sa
 from conftest import TEST_SECRET, IdpRunner
+from db_rows import Db
 
 from owox_idp.crypto.passwords import verify_password
 from owox_idp.crypto.roletoken import decrypt_role
 from owox_idp.db.types import parse_date
 
 FLAVORS = ("owox", "better-auth")
-
-
-def _iso(dt: datetime) -> str:
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
-
-
-class Db:
-    """Direct access to the test database, for fixtures and for checking what idp wrote."""
-
-    def __init__(self, idp: IdpRunner) -> None:
-        self.idp = idp
-        self.engine = sa.create_engine(idp.db.sa_url)
-        self.q = "`" if idp.db.dialect == "mariadb" else '"'
-
-    def rows(self, sql: str, **params: Any) -> list[dict[str, Any]]:
-        sql = sql.replace('"', self.q)
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(sa.text(sql), params).mappings()]
-
-    def execute(self, sql: str, **params: Any) -> None:
-        sql = sql.replace('"', self.q)
-        with self.engine.begin() as conn:
-            conn.execute(sa.text(sql), params)
-
-    def date(self, dt: datetime) -> Any:
-        if self.idp.db.dialect == "sqlite":
-            return _iso(dt)
-        if self.idp.db.dialect == "mariadb":
-            return dt.replace(tzinfo=None)
-        return dt
-
-    def add_session(self, user_id: str, token: str, *, expires_in: int = 3600) -> None:
-        now = datetime.now(UTC)
-        self.execute(
-            'insert into "session" ("id", "expiresAt", "token", "createdAt", "updatedAt", "ipAddress", '
-            '"userAgent", "userId") values (:id, :exp, :token, :now, :now, :ip, :ua, :uid)',
-            id="s" + token,
-            exp=self.date(now + timedelta(seconds=expires_in)),
-            token=token,
-            now=self.date(now),
-            ip="",
-            ua="pytest",
-            uid=user_id,
-        )
-
-    def count(self, table: str, where: str = "1=1", **params: Any) -> int:
-        return int(self.rows(f'select count(*) as n from "{table}" where {where}', **params)[0]["n"])
 
 
 @pytest.fixture

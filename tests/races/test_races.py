@@ -15,12 +15,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import db_rows
 import pytest
-import sqlalchemy as sa
 
 if TYPE_CHECKING:  # (not imported at run time: tests/interop has a conftest of the same name)
     from conftest import IdpRunner
@@ -31,46 +30,8 @@ FLAVORS = ("owox", "better-auth")
 LOW_ROLE = {"owox": "viewer", "better-auth": "user"}
 
 
-class Db:
+class Db(db_rows.Db):
     """Direct access to the test database: what idp wrote, counted."""
-
-    def __init__(self, idp: IdpRunner) -> None:
-        self.idp = idp
-        self.engine = sa.create_engine(idp.db.sa_url)
-        self.q = "`" if idp.db.dialect == "mariadb" else '"'
-
-    def rows(self, sql: str, **params: Any) -> list[dict[str, Any]]:
-        sql = sql.replace('"', self.q)
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(sa.text(sql), params).mappings()]
-
-    def execute(self, sql: str, **params: Any) -> None:
-        sql = sql.replace('"', self.q)
-        with self.engine.begin() as conn:
-            conn.execute(sa.text(sql), params)
-
-    def count(self, table: str, where: str = "1=1", **params: Any) -> int:
-        return int(self.rows(f'select count(*) as n from "{table}" where {where}', **params)[0]["n"])
-
-    def has(self, table: str) -> bool:
-        return sa.inspect(self.engine).has_table(table)
-
-    def date(self, dt: datetime) -> Any:
-        if self.idp.db.dialect == "sqlite":
-            return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
-        return dt.replace(tzinfo=None) if self.idp.db.dialect == "mariadb" else dt
-
-    def add_session(self, user_id: str, token: str) -> None:
-        now = datetime.now(UTC)
-        self.execute(
-            'insert into "session" ("id", "expiresAt", "token", "createdAt", "updatedAt", "userId") '
-            "values (:id, :exp, :token, :now, :now, :uid)",
-            id="s" + token,
-            exp=self.date(now + timedelta(hours=1)),
-            token=token,
-            now=self.date(now),
-            uid=user_id,
-        )
 
     def duplicates(self) -> dict[str, list[Any]]:
         """Rows the schema does not prevent but Better Auth never makes twice: empty when all is well."""
