@@ -366,16 +366,7 @@ def _recheck_created(store: Store, batch: list[_Row], options: ImportOptions) ->
         user = now_there.get(row.result.email or "")
         if user is None:
             continue
-        row.existing = user
-        result = row.result
-        result.user_id, result.role, result.has_password = user.id, user.role, user.has_password
-        if options.mode == "if-missing":
-            result.action, result.note = "skipped", "exists"
-        else:
-            row.fail(
-                f"{user.email} already exists: another run created it while this import ran "
-                "(--if-missing skips existing users, --update updates them)"
-            )
+        _exists(row, user, options, why=": another run created it while this import ran")
     batch[:] = [r for r in batch if r.result.action in ("created", "updated")]
 
 
@@ -487,6 +478,19 @@ def _link_note(result: RowResult, *, issued: bool) -> None:
     if result.note and result.note.startswith(NOT_IMPORTED) and result.action == "created":
         result.note += (
             "; the user gets a sign-in link instead" if issued else "; no sign-in link (import with --links)"
+        )
+
+
+def _exists(row: _Row, user: User, options: ImportOptions, *, why: str = "") -> None:
+    """A new row whose email is already a user: skipped with --if-missing, failed otherwise."""
+    row.existing = user
+    result = row.result
+    result.user_id, result.role, result.has_password = user.id, user.role, user.has_password
+    if options.mode == "if-missing":
+        result.action, result.note = "skipped", "exists"
+    else:
+        row.fail(
+            f"{user.email} already exists{why} (--if-missing skips existing users, --update updates them)"
         )
 
 
@@ -739,14 +743,7 @@ def _import_streamed(
                 result.role = row.role
                 result.has_password = row.password_hash is not None
                 continue
-            row.existing = user
-            result.user_id, result.role, result.has_password = user.id, user.role, user.has_password
-            if options.mode == "if-missing":
-                result.action, result.note = "skipped", "exists"
-            else:
-                row.fail(
-                    f"{user.email} already exists (--if-missing skips existing users, --update updates them)"
-                )
+            _exists(row, user, options)
 
     def flush() -> None:
         nonlocal number
