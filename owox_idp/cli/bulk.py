@@ -177,7 +177,9 @@ def import_cmd(
     ] = None,
     ttl: TtlOpt = None,
     callback_url: CallbackUrlOpt = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Users per transaction.", min=1)] = 500,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", help="Users per transaction (at most 64 passwords to hash).", min=1)
+    ] = 2000,  # importing.DEFAULT_BATCH_SIZE
     force: Annotated[
         bool, typer.Option("--force", help="Allow an --update that leaves no active admin.")
     ] = False,

@@ -8,7 +8,9 @@ equally likely. The same algorithm is used here with `secrets.token_bytes` as th
 from __future__ import annotations
 
 import functools
+import os
 import secrets
+import threading
 
 ALPHABETS: dict[str, str] = {
     "a-z": "abcdefghijklmnopqrstuvwxyz",
@@ -38,11 +40,53 @@ def random_string(length: int, *alphabets: str) -> str:
     """
     if length <= 0:
         raise ValueError("length must be a positive integer")
-    table, rejected = _tables(alphabets or DEFAULT_ALPHABETS)
-    out = b""
-    while len(out) < length:
-        out += secrets.token_bytes(length * 2).translate(table, rejected)
-    return out[:length].decode("ascii")
+    return _pool(alphabets or DEFAULT_ALPHABETS).take(length)
+
+
+class _Pool:
+    """Symbols of one alphabet set, drawn from `secrets.token_bytes` a few KiB at a time (one draw and
+    one `bytes.translate` for about a hundred ids instead of one each: `import` makes three per user).
+    Each symbol is used once. The pool is emptied in a forked child, so that parent and child never
+    hand out the same symbols, and taken under a lock, so that threads never share them."""
+
+    DRAW = 4096
+
+    def __init__(self, alphabets: tuple[str, ...]) -> None:
+        self.table, self.rejected = _tables(alphabets)
+        self.buffer = b""
+        self.at = 0
+        self.lock = threading.Lock()
+
+    def take(self, length: int) -> str:
+        with self.lock:
+            while len(self.buffer) - self.at < length:
+                fresh = secrets.token_bytes(max(self.DRAW, 2 * length)).translate(self.table, self.rejected)
+                self.buffer, self.at = self.buffer[self.at :] + fresh, 0
+            start = self.at
+            self.at += length
+            return self.buffer[start : self.at].decode("ascii")
+
+    def clear(self) -> None:
+        self.buffer, self.at = b"", 0
+        self.lock = threading.Lock()
+
+
+_POOLS: dict[tuple[str, ...], _Pool] = {}
+
+
+def _pool(alphabets: tuple[str, ...]) -> _Pool:
+    pool = _POOLS.get(alphabets)
+    if pool is None:
+        pool = _POOLS.setdefault(alphabets, _Pool(alphabets))
+    return pool
+
+
+def _clear_pools() -> None:
+    for pool in _POOLS.values():
+        pool.clear()
+
+
+os.register_at_fork(after_in_child=_clear_pools)
 
 
 @functools.cache

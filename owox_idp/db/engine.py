@@ -119,6 +119,9 @@ def create_engine(
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.execute(f"PRAGMA busy_timeout = {round(lock_timeout * 1000)}")
+            # this connection's page cache (SQLite's default is 2 MiB): a batch of a bulk import
+            # touches more index pages than that, which were spilled to the journal and read back
+            cursor.execute("PRAGMA cache_size = -32768")
             cursor.close()
 
         @event.listens_for(engine, "begin")

@@ -43,7 +43,7 @@ __all__ = [
 Mode = Literal["create", "if-missing", "update"]
 Action = Literal["created", "updated", "skipped", "failed"]
 MODES: tuple[Mode, ...] = ("create", "if-missing", "update")
-DEFAULT_BATCH_SIZE = 500
+DEFAULT_BATCH_SIZE = 2000
 # a batch with passwords is closed after this many hashes, so that progress moves and a Ctrl-C loses
 # little work; the hashing itself runs ahead of the batches, so smaller batches cost no throughput
 PASSWORD_BATCH = 64
@@ -410,11 +410,15 @@ def _write_batch(
     number: int,
 ) -> None:
     """Write one batch of complete users inside the caller's transaction: one executemany per table."""
-    from owox_idp.services.users import new_user_row
+    from owox_idp.services.users import new_user_row, user_template
 
     flavor = store.deployment.flavor
     created = [r for r in batch if r.result.action == "created"]
     updated = [r for r in batch if r.result.action == "updated"]
+    templates: dict[str, dict[str, Any]] = {}  # a file has few roles
+    for row in created:
+        if (row.role or "") not in templates:
+            templates[row.role or ""] = user_template(store, row.role or "")
     user_rows: list[dict[str, Any]] = [
         new_user_row(
             store,
@@ -424,6 +428,7 @@ def _write_batch(
             now=now,
             email_verified=row.email_verified,
             created_at=row.created_at,
+            template=templates[row.role or ""],
         )
         for row in created
     ]

@@ -263,9 +263,11 @@ def new_user_row(
     fields: dict[str, Any] | None = None,
     email_verified: bool = True,
     created_at: datetime | None = None,
+    template: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The `user` row of a new user, as the server would create it: a new id in the deployment's
-    format (none when the database makes it), the flavor's role columns, the additional fields."""
+    format (none when the database makes it), the flavor's role columns, the additional fields
+    (`template`: `user_template(store, role, fields)` made once for many users of one role)."""
     values: dict[str, Any] = {
         "name": (name.strip() if name and name.strip() else name_from_email(email)),
         "email": email,
@@ -276,9 +278,16 @@ def new_user_row(
         "createdAt": created_at or now,
         "updatedAt": now,
     }
-    values.update(store.deployment.flavor.new_user_values(store, role))
-    values.update(store.deployment.additional_user_values(fields))
+    values.update(user_template(store, role, fields) if template is None else template)
     return store.users.with_id(values)
+
+
+def user_template(store: Store, role: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The columns of a new user row that depend only on the role and the given fields: the flavor's
+    role and ban columns, the additional fields (given, or their declared defaults)."""
+    values = dict(store.deployment.flavor.new_user_values(store, role))
+    values.update(store.deployment.additional_user_values(fields))
+    return values
 
 
 def add_user(

@@ -40,6 +40,8 @@ def _fake_token_bytes(monkeypatch: pytest.MonkeyPatch, stream: list[int]) -> Non
         return bytes(next(data, 0) for _ in range(n))
 
     monkeypatch.setattr("owox_idp.crypto.random.secrets.token_bytes", fake)
+    random._clear_pools()  # symbols drawn before the fake stream are not used
+    monkeypatch.setattr(random._Pool, "DRAW", 1)  # draw no more than asked, as Better Auth does
 
 
 def test_generate_id_shape() -> None:
@@ -59,6 +61,31 @@ def test_random_string_default_alphabet_order(monkeypatch: pytest.MonkeyPatch) -
     # default alphabet is a-z 0-9 A-Z -_ (64 symbols, maxValid 256: nothing rejected)
     _fake_token_bytes(monkeypatch, [0, 26, 36, 62, 63, 255])
     assert random.random_string(6) == "a0A-__"
+
+
+def test_forked_child_never_repeats_the_parents_symbols() -> None:
+    # ids and tokens are drawn from a pool of random symbols: a forked child must not reuse the
+    # parent's pool (two processes would hand out the same magic-link tokens)
+    random.generate_id()  # the parent's pool holds symbols now
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        os.write(write, random.generate_id().encode())
+        os._exit(0)
+    os.close(write)
+    child = os.read(read, 64).decode()
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert re.fullmatch(r"[A-Za-z0-9]{32}", child)
+    assert child != random.generate_id()
+
+
+def test_ids_from_threads_are_never_shared() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        ids = list(pool.map(lambda _: random.generate_id(), range(20000)))
+    assert len(set(ids)) == 20000
 
 
 def test_random_string_alphabets() -> None:
