@@ -4,7 +4,8 @@
    every action it takes.
 2. owox flavor: after `idp ban` the banned user id gets no session and no role from OWOX's server by any
    route (password, a magic link the user requests, an existing session, an invitation, a role token,
-   an OAuth account); `idp unban` gives back exactly the previous role and password. Also: the prototype
+   an OAuth account; also a link issued before the ban, a password reset, signing up again), each with
+   the server's exact answer; `idp unban` gives back exactly the previous role and password. Also: the prototype
    of the mechanism (database triggers, owox_idp/db/owox_ban_guard.py) applied by the test, with the
    server's answers per route, other users unaffected, the server's own migration untouched, and a ban
    racing a session insert; and what a ban cannot stop (a role token is a bearer grant).
@@ -276,8 +277,8 @@ def _setup_owox_target(stack: Stack) -> dict[str, Any]:
     ops = stack.add_user("ops", role="admin", password=OPS_PASSWORD)
     ops["browser"] = stack.signed_in(ops["email"], OPS_PASSWORD)
     ops["sub"] = "oauth-" + ops["user_id"]
-    r, oauth_browser = _oauth_sign_in(stack, ops["sub"], ops["email"])  # links the account and signs in
-    assert r.status == 302 and stack.session_user(oauth_browser)["id"] == ops["user_id"], r
+    r, ops["oauth_browser"] = _oauth_sign_in(stack, ops["sub"], ops["email"])  # links the account, signs in
+    assert r.status == 302 and stack.session_user(ops["oauth_browser"])["id"] == ops["user_id"], r
     ops["invitation"] = _invite(stack, ops["email"], keeper["user_id"])
     ops["token"] = stack.role_token(ops["magic_link"])
     ops["hash"] = _credential(stack, ops["user_id"])
@@ -295,11 +296,16 @@ def _try_every_route(stack: Stack, ops: dict[str, Any]) -> tuple[dict[str, Respo
         if browser.cookies.get(stack.session_cookie) and (stack.session_user(browser) or {}).get("id") == uid:
             leaks.append(f"{route}: a session for the banned user")
 
-    if stack.session(ops["browser"]) is not None:
-        leaks.append("existing session: still valid")
+    for name in ("browser", "oauth_browser"):  # the password session and the OAuth session
+        answers[f"existing-session:{name}"] = ops[name].get("/get-session")
+        if stack.session(ops[name]) is not None:
+            leaks.append(f"existing session ({name}): still valid")
 
     answers["password"], b = stack.sign_in(email, OPS_PASSWORD)
     got_in("password", b)
+
+    answers["pending-link"], b = stack.open_link(ops["magic_link"])  # the add-user link, never opened
+    got_in("a pending magic link", b)
 
     b = stack.browser()  # the user asks the server for a link whose callback is the old role token
     answers["request-link"] = b.post(
@@ -319,6 +325,15 @@ def _try_every_route(stack: Stack, ops: dict[str, Any]) -> tuple[dict[str, Respo
         leaks.append(f"invitation: {answers['accept-invitation']}, member rows {_members(stack, uid)}")
     answers["oauth-callback"], b = _oauth_sign_in(stack, ops["sub"], email)
     got_in("OAuth account", b)
+    # a password reset: OWOX's server has no sendResetPassword, so it cannot send one
+    answers["request-reset"] = stack.browser().post(
+        "/request-password-reset", {"email": email, "redirectTo": stack.base_url + "/"}
+    )
+    if [c for c in stack.captured()["resetLinks"] if c["email"] == email]:
+        leaks.append("password reset: a reset link was issued")
+    b = stack.browser()  # signing up again as the same email (OWOX's sign-up is public)
+    answers["sign-up"] = b.post("/sign-up/email", {"email": email, "password": OPS_PASSWORD, "name": "Again"})
+    got_in("sign-up with the same email", b)
 
     if stack.count("session", "userId", uid):
         leaks.append(f"{stack.count('session', 'userId', uid)} session row(s) for the banned user")
@@ -340,20 +355,56 @@ def _assert_unban_restores(stack: Stack, ops: dict[str, Any]) -> None:
 
 
 def test_owox_ban_closes_every_route_and_unban_restores(owox_full: Stack) -> None:
+    """`idp ban` alone (it installs the guard itself), then every route of the issue's point 2 and the
+    server's exact answer to each (the table in docs/commands/ban.md), then `idp unban`."""
     stack = owox_full
     ops = _setup_owox_target(stack)
     data = stack.idp_json("ban", ops["email"], "--yes", "--reason", "compromised")
-    assert data["banned"] is True
+    assert data["banned"] is True and data["changed"] is True, data
+    assert data["sessions_revoked"] == 2, data  # the password session and the OAuth session
 
     answers, leaks = _try_every_route(stack, ops)
     assert not leaks, "after `idp ban` the banned user got back in:\n  " + "\n  ".join(leaks)
+    cookie = stack.session_cookie
+    for name in ("browser", "oauth_browser"):  # an existing session: gone
+        r = answers[f"existing-session:{name}"]
+        assert r.status == 200 and r.json() is None, r
+    # password: the credential account is put away
     assert answers["password"].status == 401, answers["password"]
+    assert answers["password"].json()["code"] == "INVALID_EMAIL_OR_PASSWORD", answers["password"]
+    # a magic link issued before the ban: deleted with the ban
+    assert answers["pending-link"].status == 302, answers["pending-link"]
+    assert "error=INVALID_TOKEN" in answers["pending-link"].location, answers["pending-link"].location
+    assert not answers["pending-link"].set_cookies.get(cookie)
+    # a magic link the user requests: issued, but opening it makes no session (the guard refuses the row)
+    assert answers["request-link"].status == 200, answers["request-link"]
+    assert "verify-link" in answers, "the server issued no link to try"
+    assert answers["verify-link"].status == 500, answers["verify-link"]
+    assert not answers["verify-link"].set_cookies.get(cookie), answers["verify-link"]
+    # a role token (the add-user link's callback): no session, so no role
     assert answers["role-token"].status == 302, answers["role-token"]
-    assert answers["role-token"].location.startswith("/auth/sign-in?error="), answers["role-token"].location
-    assert answers["accept-invitation"].status in (401, 403), answers["accept-invitation"]
-    assert not answers["oauth-callback"].set_cookies.get(stack.session_cookie), answers["oauth-callback"]
+    assert answers["role-token"].location == "/auth/sign-in?error=Invalid magic link", answers["role-token"]
+    # an invitation addressed to the email: no session to accept it with; it stays pending
+    assert answers["accept-invitation"].status == 401, answers["accept-invitation"]
+    invitation = stack.rows(
+        f"SELECT {stack.q('status')} AS s FROM {stack.q('invitation')} WHERE id = :i", i=ops["invitation"]
+    )
+    assert invitation == [{"s": "pending"}]
+    # an OAuth account: the account is found, the session row refused
+    assert answers["oauth-callback"].status == 500, answers["oauth-callback"]
+    assert not answers["oauth-callback"].set_cookies.get(cookie), answers["oauth-callback"]
+    # a password reset: not offered by OWOX's server
+    assert answers["request-reset"].status == 400, answers["request-reset"]
+    assert answers["request-reset"].json()["code"] == "RESET_PASSWORD_DISABLED", answers["request-reset"]
+    # signing up again: the email stays taken
+    assert answers["sign-up"].status == 422, answers["sign-up"]
+    assert answers["sign-up"].json()["code"] == "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL", answers["sign-up"]
+    assert "idp_owox_ban: this user is banned" in stack.server.stderr_text()
     assert stack.count("member", "userId", ops["user_id"]) == 0
+    assert stack.count("session", "userId", ops["user_id"]) == 0
     assert stack.idp_json("show-user", ops["email"])["banned"] is True
+    present = {r[next(iter(r))] for r in stack.rows(owox_ban_guard.installed_query(stack.dialect))}
+    assert present == set(owox_ban_guard.trigger_names(stack.dialect)), "idp ban did not install the guard"
 
     _assert_unban_restores(stack, ops)
 
@@ -365,12 +416,13 @@ def _apply(stack: Stack, statements: list[str]) -> None:
 
 
 def test_owox_ban_guard_prototype(owox_full: Stack) -> None:
-    """The mechanism of point 2 applied by the test after today's `idp ban`: the server's answers on each
-    route, other users unaffected, neither migration sees anything to do."""
+    """The mechanism of point 2 (owox_idp/db/owox_ban_guard.py) on its own: its DDL is idempotent both
+    ways, the server's answers on each route, other users unaffected, neither migration sees anything
+    to do, and unban without the guard in place. (`idp ban` installs the same guard itself.)"""
     stack = owox_full
     ops = _setup_owox_target(stack)
-    stack.idp_json("ban", ops["email"], "--yes")  # creates idp_owox_ban, removes member/password/sessions
-    _apply(stack, owox_ban_guard.create_statements(stack.dialect))
+    stack.idp_json("ban", ops["email"], "--yes")  # records the ban, installs the guard, removes the rest
+    _apply(stack, owox_ban_guard.create_statements(stack.dialect))  # again over what idp ban installed
     _apply(stack, owox_ban_guard.create_statements(stack.dialect))  # idempotent
     try:
         present = {r[next(iter(r))] for r in stack.rows(owox_ban_guard.installed_query(stack.dialect))}
@@ -434,8 +486,7 @@ def test_owox_ban_guard_prototype(owox_full: Stack) -> None:
         _apply(stack, owox_ban_guard.drop_statements(stack.dialect))
         _apply(stack, owox_ban_guard.drop_statements(stack.dialect))  # idempotent
     assert stack.rows(owox_ban_guard.installed_query(stack.dialect)) == []
-    # today's unban restores the member before it deletes the ban row, which the guard would refuse:
-    # the fixed unban deletes the ban row first (see the report); here it runs without the guard
+    # unban with the guard dropped (a database where someone removed it): the same exact restore
     _assert_unban_restores(stack, ops)
 
 
@@ -708,6 +759,26 @@ def test_impersonation_ends_with_the_impersonator(ba_stack: Stack, command: str)
 
 
 # ============================================================================ extras
+
+
+def test_ba_password_reset_during_a_ban_gives_no_session(ba_stack: Stack) -> None:
+    """What a better-auth ban does not stop (docs/commands/ban.md): the banned user can still ask the
+    server for a password reset and set a new password, but gets no session while the ban lasts."""
+    stack = ba_stack
+    user = stack.add_user("reset-while-banned", role="user", password=PASSWORD)
+    stack.idp_json("ban", user["email"], "--yes")
+    r = stack.browser().post("/request-password-reset", {"email": user["email"], "redirectTo": "/"})
+    assert r.status == 200, r
+    sent = [c for c in stack.captured()["resetLinks"] if c["email"] == user["email"]]
+    assert len(sent) == 1, sent
+    b = stack.browser()
+    r = b.post("/reset-password", {"token": sent[0]["token"], "newPassword": OPS_PASSWORD})
+    assert r.status == 200, r
+    assert not b.cookies.get(stack.session_cookie)
+    r, b = stack.sign_in(user["email"], OPS_PASSWORD)
+    assert r.status == 403 and r.json()["code"] == "BANNED_USER", r
+    assert not b.cookies.get(stack.session_cookie)
+    assert stack.count("session", "userId", user["user_id"]) == 0
 
 
 def test_reban_keeps_reason_and_expiry(ba_stack: Stack) -> None:
