@@ -526,3 +526,34 @@ def test_doctor_on_a_port_database(any_rs: Rs) -> None:
     checks = r.json()["checks"]
     assert [c for c in checks if c["status"] == "fail"] == [], checks
     assert r.exit_code == 0 and r.json()["ok"] is True
+
+
+def test_doctor_reads_the_ports_two_factor_rows_without_a_secret(rs: Rs) -> None:
+    """The port's two-factor rows are plain base32 and argon2 hashes (`two_factor.rs:181-182`, 138-144):
+    no server secret is involved, so doctor neither asks for one nor fails on rows it cannot "decrypt";
+    it checks them as the port uses them: `Secret::Encoded(..).to_bytes()` must decode (348-351), else
+    the port answers 500 at the second step. It warns while the ban guard is missing (nothing in the
+    port reads `banned`, PORT.md §6), and says there are no links (PORT.md §8)."""
+    _add(rs, "root@example.com", PASSWORD, "--role", "admin")
+    _add(rs, "una@example.com")
+    rs.ok("2fa", "enable", "una@example.com")
+    r = rs("doctor", "--json")
+    checks = {c["name"]: c for c in r.json()["checks"]}
+    assert r.exit_code == 0 and r.json()["ok"] is True, r.stdout
+    assert checks["secret"]["status"] == "ok" and "not needed" in checks["secret"]["message"]
+    assert (
+        checks["link-lifetime"]["status"] == "ok" and "no sign-in links" in checks["link-lifetime"]["message"]
+    )
+    assert checks["two-factor-secrets"]["status"] == "ok", checks["two-factor-secrets"]
+    assert checks["ban-guard"]["status"] == "warn" and "ban guard" in checks["ban-guard"]["message"]
+    with rs.port() as c:  # what the port cannot decode: lower case (base32 0.5.1 RFC4648_INV)
+        c.execute("UPDATE two_factor SET secret = lower(secret)")
+    r = rs("doctor", "--json")
+    checks = {c["name"]: c for c in r.json()["checks"]}
+    assert r.exit_code == 9 and checks["two-factor-secrets"]["status"] == "fail", checks
+    assert "una@example.com" in checks["two-factor-secrets"]["message"]
+    with rs.port() as c:
+        c.execute("UPDATE two_factor SET secret = upper(secret)")
+    rs.ok("ban", "una@example.com", "--yes")  # installs the guard
+    checks = {c["name"]: c for c in rs("doctor", "--json").json()["checks"]}
+    assert checks["ban-guard"]["status"] == "ok"
