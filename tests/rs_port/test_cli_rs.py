@@ -399,6 +399,38 @@ def test_bootstrap_admin_refuses_a_banned_admin_and_unban_lets_them_in(rs: Rs) -
     assert port.is_admin(_session(rs, "root@example.com").user)
 
 
+def test_a_ban_disables_the_ports_api_keys_and_unban_restores_them(rs: Rs) -> None:
+    """`validate_api_key` checks only the key's own `enabled` and expiry (`api_key/mod.rs:591-607`), never
+    the owner's ban, and with `enable_session_for_api_keys` a valid key is a session (792-846). So idp's
+    ban sets `enabled = false` on the user's keys, and unban enables exactly those again. A deleted user's
+    keys go with the row (`004`: `user_id … ON DELETE CASCADE`)."""
+    _add(rs, "admin@example.com", PASSWORD, "--role", "admin")
+    _add(rs, "xan@example.com")
+    user_id = rs.scalar("SELECT id FROM users WHERE email = 'xan@example.com'")
+    with rs.port() as c:
+        key = port.create_api_key(c, user_id)
+        off = port.create_api_key(c, user_id, prefix="off_")
+        c.execute("UPDATE api_keys SET enabled = false WHERE key = %s", (port._hash_api_key(off),))
+        assert port.verify_api_key(c, key) == user_id
+    banned = rs.ok("ban", "xan@example.com", "--yes")
+    assert banned["api_keys_disabled"] == 1
+    with rs.port() as c:
+        for k in (key, off):
+            with pytest.raises(PortError) as refused:
+                port.verify_api_key(c, k)
+            assert refused.value.kind == "KeyDisabled"
+    assert rs.ok("unban", "xan@example.com")["api_keys_enabled"] == 1
+    with rs.port() as c:
+        assert port.verify_api_key(c, key) == user_id
+        with pytest.raises(PortError):
+            port.verify_api_key(c, off)  # disabled before the ban: stays so
+    rs.ok("delete-user", "xan@example.com", "--yes")
+    with rs.port() as c, pytest.raises(PortError) as refused:
+        port.verify_api_key(c, key)
+    assert refused.value.kind == "InvalidApiKey"
+    assert rs("api-key", "list").exit_code == 6  # idp makes no keys in the port's format
+
+
 def test_a_ban_always_writes_its_expiry(rs: Rs) -> None:
     """`update_user` writes `ban_expires` only when given (`database.rs:360-364`): after the port's own
     timed ban ran out without an unban, the row says banned with a past expiry. idp's permanent ban writes
