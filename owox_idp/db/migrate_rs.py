@@ -4,13 +4,16 @@ The port's schema has types `owox_idp.db.ddl` does not write (jsonb metadata, th
 and indexes), and the port's docs tell users to apply `migrations/*.sql` by hand (`psql -f`,
 `docs/content/docs/concepts/database.mdx` "Schema"); there is no migration table. So the plan is: every
 file whose tables are missing, verbatim (each statement is `CREATE … IF NOT EXISTS`, so a file whose
-tables partly exist is safe to run again), plus idp's ban guard when the users table is being created.
-On a database the port created there is nothing to do. Columns idp needs that an existing port table
-lacks are refused, not added: idp does not alter the port's tables.
+tables partly exist is safe to run again), plus idp's ban guard when the users table is being created,
+then idp's own tables (its audit trail, `idp_audit`) when they are missing. On a database the port
+created there is nothing of the port's to do: only idp's own table is added, beside the port's, which
+never reads it. Columns idp needs that an existing port table lacks are refused, not added: idp does
+not alter the port's tables.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from owox_idp.db.migrate import Plan, _matches, introspect
@@ -23,13 +26,15 @@ if TYPE_CHECKING:
 _TS_TABLES = ("user", "session", "account", "verification")
 
 
-def plan_rs_migration(conn: Connection, dialect: str) -> Plan:
+def plan_rs_migration(
+    conn: Connection, dialect: str, idp_tables: Mapping[str, list[str]] | None = None
+) -> Plan:
     plan = Plan()
     if dialect != "postgresql":
         plan.unsafe.append("the better-auth-rs flavor is PostgreSQL only (the port has no other SQL adapter)")
         return plan
     port_tables = [t for _, tables in RS_MIGRATIONS for t in tables]
-    state = introspect(conn, port_tables + list(_TS_TABLES), with_indexes=False)
+    state = introspect(conn, port_tables + list(_TS_TABLES) + list(idp_tables or {}), with_indexes=False)
     present = set(state.tables)
     ts_found = [t for t in _TS_TABLES if t in present]
     if ts_found and not present & set(port_tables):
@@ -65,6 +70,10 @@ def plan_rs_migration(conn: Connection, dialect: str) -> Plan:
                 plan.warnings.append(
                     f"column {table}.{name} has type {col.type}; the port's migrations create a {f.type} column"
                 )
+    for table, statements in (idp_tables or {}).items():
+        if table not in present:
+            plan.create_idp_tables.append(table)
+            plan.statements += statements
     return plan
 
 

@@ -11,8 +11,10 @@ traits (`crates/core/src/entity.rs:227-605`), which are also what its migrations
 and `role` are nullable there).
 
 Only the tables idp reads or writes are models; the others (organization, member, invitation,
-api_keys, passkeys) exist in a port database, reference `users(id) ON DELETE CASCADE`, and go with the
-user on delete.
+passkeys) exist in a port database, reference `users(id) ON DELETE CASCADE`, and go with the user on
+delete. `api_keys` is a model so that a ban can disable the user's keys (the port's key check reads
+only the key's `enabled`, `api_key/mod.rs:591-593`); the `api-key` commands stay refused in this
+flavor (no api-key plugin is declared).
 """
 
 from __future__ import annotations
@@ -103,7 +105,35 @@ RS_TWO_FACTOR = Model(
     ),
 )
 
-RS_MODELS: tuple[Model, ...] = (RS_USER, RS_SESSION, RS_ACCOUNT, RS_VERIFICATION, RS_TWO_FACTOR)
+# 004_create_api_key_table.sql:2-24: the columns of Better Auth 1.4's `apikey` (owner `userId`), in
+# snake_case, under the logical model name the api-key repository uses
+RS_API_KEY = Model(
+    "apikey",
+    (
+        _f("name", "string", required=False),
+        _f("start", "string", required=False),
+        _f("prefix", "string", required=False),
+        _f("key", "string"),
+        _f("userId", "string", references="user"),
+        _f("refillInterval", "number", required=False),
+        _f("refillAmount", "number", required=False),
+        _f("lastRefillAt", "date", required=False),
+        _f("enabled", "boolean"),
+        _f("rateLimitEnabled", "boolean"),
+        _f("rateLimitTimeWindow", "number", required=False),
+        _f("rateLimitMax", "number", required=False),
+        _f("requestCount", "number", required=False),
+        _f("remaining", "number", required=False),
+        _f("lastRequest", "date", required=False),
+        _f("expiresAt", "date", required=False),
+        _f("createdAt", "date"),
+        _f("updatedAt", "date"),
+        _f("permissions", "string", required=False),
+        _f("metadata", "string", required=False),
+    ),
+)
+
+RS_MODELS: tuple[Model, ...] = (RS_USER, RS_SESSION, RS_ACCOUNT, RS_VERIFICATION, RS_TWO_FACTOR, RS_API_KEY)
 
 
 def snake(name: str) -> str:
@@ -119,6 +149,7 @@ RS_TABLES = {
     "account": "accounts",
     "verification": "verifications",
     "twoFactor": "two_factor",
+    "apikey": "api_keys",
 }
 
 RS_LAYOUT = Layout(

@@ -122,8 +122,8 @@ class BetterAuthRsFlavor(BetterAuthFlavor):
     ) -> Plan:
         from owox_idp.db.migrate_rs import plan_rs_migration
 
-        del models, layout, populated, extra_indexes, idp_tables  # the port's files, not DDL from models
-        return plan_rs_migration(conn, dialect)
+        del models, layout, populated, extra_indexes  # the port's files, not DDL from models
+        return plan_rs_migration(conn, dialect, idp_tables)
 
     def password_hasher(self, settings: Settings) -> Callable[[str], str]:
         from owox_idp.crypto.rs_port import hash_password

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from owox_idp.config import Settings
     from owox_idp.context import Env
     from owox_idp.db.migrate import Plan
+    from owox_idp.models import TwoFactorRow
     from owox_idp.repository import Store
     from owox_idp.repository.probe import DatabaseProbe
 
@@ -178,6 +179,9 @@ def display_path(url: str) -> str:
 
 def check_secret(d: Doctor) -> list[Check]:
     s, flavor = d.settings, d.env.deployment.flavor
+    if not flavor.uses_secret:
+        # the Rust port: no links, and its two-factor rows are not encrypted (PORT.md §7, §8)
+        return [Check("secret", "ok", f"not needed: the {flavor.name} flavor signs and encrypts nothing")]
     if s.secrets is None:
         status: Status = "fail" if flavor.link_needs_secret else "warn"
         return [
@@ -197,6 +201,10 @@ def check_secret(d: Doctor) -> list[Check]:
 
 def check_link_lifetime(d: Doctor) -> list[Check]:
     s, limit = d.settings, d.env.deployment.flavor.link_lifetime_limit
+    if not d.env.deployment.flavor.issues_links:
+        return [
+            Check("link-lifetime", "ok", "no sign-in links on this server: users sign in with a password")
+        ]
     if limit is not None and s.magic_link_ttl > limit:
         return [
             Check(
@@ -432,6 +440,8 @@ def check_two_factor(d: Doctor) -> list[Check]:
     rows = d.store.two_factor.sample(TWO_FACTOR_SAMPLE)
     if not rows:
         return []
+    if d.env.deployment.flavor.two_factor_format == "rs-port":
+        return _check_rs_two_factor(d, rows)
     secrets = d.settings.secrets
     if secrets is None:
         return [
@@ -461,6 +471,47 @@ def check_two_factor(d: Doctor) -> list[Check]:
     return [
         Check("two-factor-secrets", "ok", f"the secret decrypts the {len(rows)} stored two-factor secret(s)")
     ]
+
+
+def _check_rs_two_factor(d: Doctor, rows: list[TwoFactorRow]) -> list[Check]:
+    """The Rust port's rows: a plain base32 secret and argon2 backup codes, nothing encrypted
+    (services/twofactor_rs.py). A row the port cannot use is a 500 at that user's second step."""
+    assert d.store is not None
+    from owox_idp.services.twofactor_rs import backup_codes_left, secret_problem
+
+    bad: list[str] = []
+    for row in rows:
+        problem = secret_problem(row.secret) or backup_codes_left(row)[1]
+        if problem is not None:
+            user = d.store.users.find_by_id(row.user_id)
+            bad.append(f"{user.email if user is not None else row.user_id}: {problem}")
+    if bad:
+        return [
+            Check(
+                "two-factor-secrets",
+                "fail",
+                f"{len(bad)} of {len(rows)} stored two-factor row(s) cannot be used by the port: "
+                + "; ".join(bad[:3])
+                + (f" and {len(bad) - 3} more" if len(bad) > 3 else ""),
+                "`idp 2fa enable EMAIL --force` re-enrols the user in the port's format",
+            )
+        ]
+    return [
+        Check(
+            "two-factor-secrets", "ok", f"the {len(rows)} stored two-factor row(s) are in the port's format"
+        )
+    ]
+
+
+def check_flavor_warnings(d: Doctor) -> list[Check]:
+    """What the flavor itself says about this database (the Rust port: whether idp's ban guard is in)."""
+    if not _schema_ready(d) or d.env.deployment.name != "better-auth-rs":
+        return []
+    assert d.store is not None
+    warnings = d.env.deployment.flavor.warnings(d.store)
+    if warnings:
+        return [Check("ban-guard", "warn", w, "`idp ban` installs it with the first ban") for w in warnings]
+    return [Check("ban-guard", "ok", "idp's ban guard refuses new sessions of banned users")]
 
 
 def check_sessions(d: Doctor) -> list[Check]:
@@ -547,11 +598,20 @@ CHECKS: tuple[Callable[[Doctor], list[Check]], ...] = (
     check_audit,
     check_admins,
     check_two_factor,
+    check_flavor_warnings,
     check_sessions,
     check_server,
 )
 DATABASE_CHECKS = frozenset(
-    {check_flavor, check_schema, check_audit, check_admins, check_two_factor, check_sessions}
+    {
+        check_flavor,
+        check_schema,
+        check_audit,
+        check_admins,
+        check_two_factor,
+        check_flavor_warnings,
+        check_sessions,
+    }
 )
 
 

@@ -758,3 +758,55 @@ def disable_two_factor(conn: psycopg.Connection[Any], user_id: str) -> None:
         'UPDATE "users" SET "updated_at" = NOW(), "two_factor_enabled" = %s WHERE "id" = %s',
         (False, user_id),
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# API keys: crates/api/src/plugins/api_key/mod.rs, database.rs:1474-1550
+# --------------------------------------------------------------------------------------------------
+
+
+def _hash_api_key(key: str) -> str:
+    """`hash_key` (api_key/mod.rs:376-381): base64url without padding of SHA-256 of the full key."""
+    return base64.urlsafe_b64encode(hashlib.sha256(key.encode()).digest()).rstrip(b"=").decode()
+
+
+def create_api_key(conn: psycopg.Connection[Any], user_id: str, *, prefix: str = "") -> str:
+    """`generate_key` (mod.rs:354-374, 32 random bytes, base64url, `start` = 6 characters of the random
+    part) and `create_api_key` (database.rs:1474-1524, `enabled` true by default); returns the key."""
+    raw = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
+    full = prefix + raw
+    now = _utcnow()
+    _db(
+        conn,
+        'INSERT INTO "api_keys" ("id", "name", "start", "prefix", "key", "user_id", "enabled", '
+        '"rate_limit_enabled", "created_at", "updated_at") VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)',
+        (
+            str(uuid.uuid4()),
+            "ci",
+            raw[:6],
+            prefix or None,
+            _hash_api_key(full),
+            user_id,
+            True,
+            False,
+            now,
+            now,
+        ),
+    )
+    return full
+
+
+def verify_api_key(conn: psycopg.Connection[Any], key: str) -> str:
+    """`validate_api_key` (mod.rs:569-607) up to the expiry check: the row by hash
+    (`get_api_key_by_hash`, database.rs:1539-1550), refused when `!enabled` (591-593) or expired
+    (596-607); returns the owner's user id, which `before_request` turns into a session when
+    `enable_session_for_api_keys` is set (792-846). Nothing here reads the owner's ban."""
+    row = _db(conn, 'SELECT * FROM "api_keys" WHERE "key" = %s', (_hash_api_key(key),)).fetchone()
+    if row is None:
+        raise PortError("InvalidApiKey", 401, "Invalid API key")
+    if not row["enabled"]:
+        raise PortError("KeyDisabled", 401, "API key is disabled")
+    if row["expires_at"] is not None and _utcnow() > row["expires_at"]:
+        _db(conn, 'DELETE FROM "api_keys" WHERE "id" = %s', (row["id"],))
+        raise PortError("KeyExpired", 401, "API key has expired")
+    return str(row["user_id"])

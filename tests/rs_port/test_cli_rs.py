@@ -152,17 +152,40 @@ def test_a_database_the_port_created_has_nothing_to_migrate(rs: Rs) -> None:
     nothing. It says the ban guard is missing: nothing in the port reads `banned` (PORT.md §6)."""
     info = rs.ok("info")
     assert info["flavor"] == "better-auth-rs"
-    assert {k: v for k, v in info["schema"].items() if k != "missing_idp_tables"} == {
+    audit_statements = len(rs.ok("migrate", "--sql")["statements"])
+    assert {k: v for k, v in info["schema"].items()} == {
         "status": "up-to-date",
         "missing": [],
         "missing_indexes": [],
-        "pending_statements": 0,
+        "missing_idp_tables": ["idp_audit"],  # idp's own record of its changes, not the port's
+        "pending_statements": audit_statements,
         "warnings": [],
     }
     assert any("ban guard is not installed" in w for w in info["warnings"])
     assert not any("secret" in w for w in info["warnings"])  # nothing of the port's needs one
-    assert rs.ok("migrate", "--yes") == {"statements": [], "applied": False}
     assert info["settings"]["password_hash"] == {"value": "argon2id", "source": "better-auth-rs flavor"}
+    port_tables = "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE 'idp%%'"
+    before = rs.scalar(port_tables)
+    rs.ok("migrate", "--yes")  # only idp's audit table: the port's tables are left as they are
+    assert rs.scalar(port_tables) == before
+    assert rs.ok("migrate", "--yes") == {"statements": [], "applied": False}
+    schema = rs.ok("info")["schema"]
+    assert schema["status"] == "up-to-date" and schema["pending_statements"] == 0
+    assert schema["missing"] == [] and schema["missing_idp_tables"] == []
+
+
+def test_changes_on_a_port_database_are_in_the_audit_trail(rs: Rs) -> None:
+    """`idp migrate` on a database the port created adds only idp's audit table (the port never reads
+    it: its queries name their tables, `database.rs:73-75`), so that `idp audit` records changes there
+    as in the other flavors; before that, a change says it is not recorded and how to fix it."""
+    first = rs("add-user", "vic@example.com", "--password-stdin", input=PASSWORD + "\n")
+    assert first.exit_code == 0 and "not in the audit trail" in first.stderr
+    rs.ok("migrate", "--yes")
+    second = rs("set-role", "vic@example.com", "admin", "--reason", "on call")
+    assert second.exit_code == 0 and "audit" not in second.stderr, second.stderr
+    trail = rs.ok("audit")
+    assert sorted((e["command"], e["reason"]) for e in trail) == [("migrate", None), ("set-role", "on call")]
+    assert port.is_admin(_session(rs, "vic@example.com").user)
 
 
 def test_a_typescript_better_auth_database_is_not_taken_for_the_port(rs_empty: Rs) -> None:
@@ -182,6 +205,19 @@ def test_the_flavor_refuses_a_database_that_is_not_postgresql(tmp_path: Path) ->
     r = Rs(dbutil.TestDatabase("sqlite", env["IDP_DATABASE_URL"], "x", ""), env)("migrate", "--yes")
     assert r.exit_code == 6 and "postgresql only" in r.stderr
     assert not (tmp_path / "x.db").exists()
+
+
+def test_the_flavor_refuses_mariadb(tmp_path: Path) -> None:
+    """No MySQL adapter either (`database.rs:42`): every command stops before it writes."""
+    if "mariadb" not in selected_dialects():
+        pytest.skip("IDP_TEST_DATABASES leaves MariaDB out")
+    with fresh_database("mariadb", tmp_path) as db:
+        rs = _runner(db)
+        for command in (("migrate", "--yes"), ("list-users",)):
+            r = rs(*command)
+            assert r.exit_code == 6 and "postgresql only" in r.stderr, (command, r.stderr)
+        r = rs("add-user", "a@example.com", "--password-stdin", input=PASSWORD + "\n")
+        assert r.exit_code == 6
 
 
 def test_the_shipped_migrations_are_the_ports_files() -> None:
@@ -322,6 +358,79 @@ def test_ban_holds_with_the_guard_and_unban_lifts_it(rs: Rs) -> None:
     _session(rs, "eve@example.com")
 
 
+def test_a_ban_ends_a_second_step_left_open(rs: Rs) -> None:
+    """A user with two-factor who typed the password holds a pending token: the row
+    `2fa_pending:2fa_<uuid>` -> user id (`email_password.rs:370-385`), which `get_pending_2fa_user` looks
+    up by identifier and then the user by its value (`two_factor.rs:311-327`). idp's ban deletes it with
+    the sessions, so the second step is refused even before the guard's INSERT (`database.rs:534-560`)."""
+    _add(rs, "admin@example.com", PASSWORD, "--role", "admin")
+    _add(rs, "wyn@example.com")
+    enrolled = rs.ok("2fa", "enable", "wyn@example.com")
+    pending = _sign_in(rs, "wyn@example.com")
+    assert isinstance(pending, TwoFactorRedirect)
+    assert rs.scalar("SELECT count(*) FROM verifications WHERE identifier LIKE '2fa_pending:%%'") == 1
+    rs.ok("ban", "wyn@example.com", "--yes")
+    assert rs.scalar("SELECT count(*) FROM verifications WHERE identifier LIKE '2fa_pending:%%'") == 0
+    code = port.totp_code(port.decode_secret(enrolled["secret"]), int(datetime.now(UTC).timestamp()))
+    with rs.port() as c, pytest.raises(PortError) as refused:
+        port.verify_totp(c, pending.pending_token, code)
+    assert refused.value.status == 400 and "Invalid or expired 2FA token" in refused.value.message
+    with rs.port() as c, pytest.raises(PortError) as refused:
+        port.verify_backup_code(c, pending.pending_token, enrolled["backup_codes"][0])
+    assert refused.value.status == 400
+    assert rs.scalar("SELECT count(*) FROM sessions") == 0
+
+
+def test_bootstrap_admin_refuses_a_banned_admin_and_unban_lets_them_in(rs: Rs) -> None:
+    """A banned admin stays banned unless `--unban` is given; then the admin columns are cleared as the
+    port's own unban clears them (`database.rs:341-348`) and the guard lets the next session in."""
+    _add(rs, "other@example.com", PASSWORD, "--role", "admin")
+    _add(rs, "root@example.com", PASSWORD, "--role", "admin")
+    rs.ok("ban", "root@example.com", "--yes")
+    with pytest.raises(PortError):
+        _sign_in(rs, "root@example.com")
+    assert rs("bootstrap-admin", "root@example.com").exit_code == 8
+    out = rs.ok("bootstrap-admin", "root@example.com", "--unban")
+    assert out["email"] == "root@example.com"
+    assert (
+        rs.scalar("SELECT banned OR ban_reason IS NOT NULL FROM users WHERE email = 'root@example.com'")
+        is False
+    )
+    assert port.is_admin(_session(rs, "root@example.com").user)
+
+
+def test_a_ban_disables_the_ports_api_keys_and_unban_restores_them(rs: Rs) -> None:
+    """`validate_api_key` checks only the key's own `enabled` and expiry (`api_key/mod.rs:591-607`), never
+    the owner's ban, and with `enable_session_for_api_keys` a valid key is a session (792-846). So idp's
+    ban sets `enabled = false` on the user's keys, and unban enables exactly those again. A deleted user's
+    keys go with the row (`004`: `user_id … ON DELETE CASCADE`)."""
+    _add(rs, "admin@example.com", PASSWORD, "--role", "admin")
+    _add(rs, "xan@example.com")
+    user_id = rs.scalar("SELECT id FROM users WHERE email = 'xan@example.com'")
+    with rs.port() as c:
+        key = port.create_api_key(c, user_id)
+        off = port.create_api_key(c, user_id, prefix="off_")
+        c.execute("UPDATE api_keys SET enabled = false WHERE key = %s", (port._hash_api_key(off),))
+        assert port.verify_api_key(c, key) == user_id
+    banned = rs.ok("ban", "xan@example.com", "--yes")
+    assert banned["api_keys_disabled"] == 1
+    with rs.port() as c:
+        for k in (key, off):
+            with pytest.raises(PortError) as refused:
+                port.verify_api_key(c, k)
+            assert refused.value.kind == "KeyDisabled"
+    assert rs.ok("unban", "xan@example.com")["api_keys_enabled"] == 1
+    with rs.port() as c:
+        assert port.verify_api_key(c, key) == user_id
+        with pytest.raises(PortError):
+            port.verify_api_key(c, off)  # disabled before the ban: stays so
+    rs.ok("delete-user", "xan@example.com", "--yes")
+    with rs.port() as c, pytest.raises(PortError) as refused:
+        port.verify_api_key(c, key)
+    assert refused.value.kind == "InvalidApiKey"
+    assert rs("api-key", "list").exit_code == 6  # idp makes no keys in the port's format
+
+
 def test_a_ban_always_writes_its_expiry(rs: Rs) -> None:
     """`update_user` writes `ban_expires` only when given (`database.rs:360-364`): after the port's own
     timed ban ran out without an unban, the row says banned with a past expiry. idp's permanent ban writes
@@ -385,6 +494,11 @@ def test_list_users_and_show_user_read_the_ports_rows(rs: Rs) -> None:
     shown = rs.ok("show-user", "hal@example.com")
     assert shown["sessions"] == 2 and shown["active_sessions"] == 1 and shown["pending_links"] == 0
     assert rs.ok("info")["counts"]["users_without_password"] == 0
+    with rs.port() as c:  # the port stores an email as typed (email_password.rs:264-340)
+        port.sign_up(c, "Wes@Example.com", "Wes", PASSWORD)
+    assert rs.ok("show-user", "wes@example.com")["email"] == "Wes@Example.com"  # found, not changed
+    assert {u["email"] for u in rs.ok("list-users")} == {"hal@example.com", "Wes@Example.com"}
+    _session(rs, "Wes@Example.com")  # the port's exact lookup (database.rs:270-272) still finds it
 
 
 def test_list_sessions_shows_only_what_the_port_accepts(rs: Rs) -> None:
@@ -508,6 +622,15 @@ def test_import_and_export(rs: Rs, tmp_path: Path) -> None:
         "oz@example.com": False,
     }
     assert port_hash not in r.stdout
+    r = rs("export", "--format", "csv")
+    assert r.exit_code == 0 and r.stdout.splitlines()[0].startswith("id,email,name,role")
+    assert len(r.stdout.splitlines()) == 4 and port_hash not in r.stdout
+    # a TypeScript scrypt `salt:key` is what `PasswordHash::new` cannot parse (password.rs:77-78): refused
+    scrypt = tmp_path / "scrypt.csv"
+    scrypt.write_text(f"email,password_hash\npat@example.com,{'a' * 32}:{'b' * 128}\n")
+    r = rs("import", str(scrypt))
+    assert r.exit_code == 5 and "argon2id" in r.stderr
+    assert rs.scalar("SELECT count(*) FROM users WHERE email = 'pat@example.com'") == 0
 
 
 # ------------------------------------------------------------------------------------------ doctor
@@ -526,3 +649,34 @@ def test_doctor_on_a_port_database(any_rs: Rs) -> None:
     checks = r.json()["checks"]
     assert [c for c in checks if c["status"] == "fail"] == [], checks
     assert r.exit_code == 0 and r.json()["ok"] is True
+
+
+def test_doctor_reads_the_ports_two_factor_rows_without_a_secret(rs: Rs) -> None:
+    """The port's two-factor rows are plain base32 and argon2 hashes (`two_factor.rs:181-182`, 138-144):
+    no server secret is involved, so doctor neither asks for one nor fails on rows it cannot "decrypt";
+    it checks them as the port uses them: `Secret::Encoded(..).to_bytes()` must decode (348-351), else
+    the port answers 500 at the second step. It warns while the ban guard is missing (nothing in the
+    port reads `banned`, PORT.md §6), and says there are no links (PORT.md §8)."""
+    _add(rs, "root@example.com", PASSWORD, "--role", "admin")
+    _add(rs, "una@example.com")
+    rs.ok("2fa", "enable", "una@example.com")
+    r = rs("doctor", "--json")
+    checks = {c["name"]: c for c in r.json()["checks"]}
+    assert r.exit_code == 0 and r.json()["ok"] is True, r.stdout
+    assert checks["secret"]["status"] == "ok" and "not needed" in checks["secret"]["message"]
+    assert (
+        checks["link-lifetime"]["status"] == "ok" and "no sign-in links" in checks["link-lifetime"]["message"]
+    )
+    assert checks["two-factor-secrets"]["status"] == "ok", checks["two-factor-secrets"]
+    assert checks["ban-guard"]["status"] == "warn" and "ban guard" in checks["ban-guard"]["message"]
+    with rs.port() as c:  # what the port cannot decode: lower case (base32 0.5.1 RFC4648_INV)
+        c.execute("UPDATE two_factor SET secret = lower(secret)")
+    r = rs("doctor", "--json")
+    checks = {c["name"]: c for c in r.json()["checks"]}
+    assert r.exit_code == 9 and checks["two-factor-secrets"]["status"] == "fail", checks
+    assert "una@example.com" in checks["two-factor-secrets"]["message"]
+    with rs.port() as c:
+        c.execute("UPDATE two_factor SET secret = upper(secret)")
+    rs.ok("ban", "una@example.com", "--yes")  # installs the guard
+    checks = {c["name"]: c for c in rs("doctor", "--json").json()["checks"]}
+    assert checks["ban-guard"]["status"] == "ok"
