@@ -74,6 +74,7 @@ class Flavor(ABC):
     warn_users_without_role: ClassVar[bool] = False  # a user with no role still sees something
     revocation_notes: ClassVar[tuple[str, ...]] = ()  # what revoking sessions cannot reach
     two_factor_unavailable: ClassVar[tuple[str, str] | None] = None  # (message, hint) when 2FA is not offered
+    api_keys_unavailable: ClassVar[tuple[str, str] | None] = None  # (message, hint): no declaring helps
     # --- what the server's code fixes that settings cannot change (the Rust port: see better_auth_rs.py)
     supported_dialects: ClassVar[tuple[str, ...] | None] = None  # None: every dialect idp supports
     fixed_password_hash: ClassVar[str | None] = None  # None: IDP_PASSWORD_HASH decides

@@ -124,6 +124,9 @@ def _parse_metadata(text: str | None) -> Any:
 
 def ensure_supported(dep: Deployment) -> None:
     """The api-key commands need the plugin declared (its table is then part of the schema check)."""
+    if dep.flavor.api_keys_unavailable is not None:
+        message, hint = dep.flavor.api_keys_unavailable
+        raise ConfigError(message, hint=hint)
     if not dep.plugins.api_key:
         wanted = ",".join((*dep.plugins.names, "api-key"))
         raise ConfigError(

@@ -428,7 +428,11 @@ def test_a_ban_disables_the_ports_api_keys_and_unban_restores_them(rs: Rs) -> No
     with rs.port() as c, pytest.raises(PortError) as refused:
         port.verify_api_key(c, key)
     assert refused.value.kind == "InvalidApiKey"
-    assert rs("api-key", "list").exit_code == 6  # idp makes no keys in the port's format
+    refused_list = rs("api-key", "list")
+    assert refused_list.exit_code == 6  # idp makes no keys in the port's format
+    # and says so, instead of a hint to declare a plugin that would change nothing here
+    assert "Rust port's API keys" in refused_list.stderr
+    assert "IDP_PLUGINS" not in refused_list.stderr
 
 
 def test_a_ban_always_writes_its_expiry(rs: Rs) -> None:
