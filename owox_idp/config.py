@@ -18,7 +18,7 @@ from urllib.parse import quote, urlsplit
 from owox_idp.crypto.symmetric import Secrets
 from owox_idp.db.schema import PLUGIN_NAMES
 from owox_idp.errors import ConfigError
-from owox_idp.flavors import FLAVORS, Flavor, FlavorName, flavor_named
+from owox_idp.flavors import DEFAULT_FLAVOR, FLAVORS, Flavor, FlavorName, flavor_named
 from owox_idp.urls import display_url as display_url
 from owox_idp.urls import redact_url as redact_url
 from owox_idp.urls import split_url
@@ -537,7 +537,8 @@ def load_settings(
         return default
 
     rules = flavor_named(
-        str(pick("flavor", "IDP_FLAVOR", default="owox")).strip().lower(), source=sources.get("flavor", "")
+        str(pick("flavor", "IDP_FLAVOR", default=DEFAULT_FLAVOR)).strip().lower(),
+        source=sources.get("flavor", ""),
     )
 
     # database: flag > IDP_DATABASE_URL > OWOX variables > DATABASE_URL > config > OWOX default path
