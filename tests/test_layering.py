@@ -194,3 +194,16 @@ def test_the_repository_names_owox_organization_as_the_flavor_does() -> None:
     from owox_idp.repository.roles import OWOX_ORG_ID
 
     assert OWOX_ORG_ID == ORG_ID
+
+
+def test_repository_sections_are_named_by_table_not_by_issue() -> None:
+    """Regression (issue 9): repository sections were headed by the issue that added them."""
+    heading = re.compile(r"#.*\bissue\s*#?\d+", re.IGNORECASE)
+    bad = [
+        f"{module}:{number}: {line.strip()}"
+        for module, path in MODULES.items()
+        if module.startswith("owox_idp.repository")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if heading.search(line)
+    ]
+    assert bad == []
