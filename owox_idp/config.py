@@ -18,10 +18,11 @@ from urllib.parse import quote, urlsplit
 from owox_idp.crypto.symmetric import Secrets
 from owox_idp.db.schema import PLUGIN_NAMES
 from owox_idp.errors import ConfigError
-from owox_idp.flavors import FLAVORS, Flavor, FlavorName, flavor_named
+from owox_idp.flavors import DEFAULT_FLAVOR, FLAVORS, Flavor, FlavorName, flavor_named
 from owox_idp.urls import display_url as display_url
 from owox_idp.urls import redact_url as redact_url
 from owox_idp.urls import split_url
+from owox_idp.validation import MAX_LINK_TTL as MAX_LINK_TTL
 
 __all__ = ["FLAVORS", "Secrets", "Settings", "load_settings"]
 
@@ -29,10 +30,6 @@ SERVER_VERSIONS = ("1.4", "1.5", "1.6", "1.7")
 PasswordHash = Literal["scrypt", "argon2id", "bcrypt"]
 PASSWORD_HASHES: tuple[str, ...] = get_args(PasswordHash)
 
-# The longest magic link idp issues. Better Auth's magic-link plugin takes any `expiresIn` (default
-# 60 * 5 s, no upper bound in plugins/magic-link/index.ts); a link is a bearer credential that signing
-# out does not revoke, so idp caps it at 30 days (four times Better Auth's default 7-day session).
-MAX_LINK_TTL = 30 * 86400
 # a command waits this long behind another connection's lock before it fails with "database busy"
 DEFAULT_LOCK_TIMEOUT = 10.0
 DEFAULT_STATEMENT_TIMEOUT = 300.0  # PostgreSQL: no statement of idp's runs longer
@@ -540,7 +537,8 @@ def load_settings(
         return default
 
     rules = flavor_named(
-        str(pick("flavor", "IDP_FLAVOR", default="owox")).strip().lower(), source=sources.get("flavor", "")
+        str(pick("flavor", "IDP_FLAVOR", default=DEFAULT_FLAVOR)).strip().lower(),
+        source=sources.get("flavor", ""),
     )
 
     # database: flag > IDP_DATABASE_URL > OWOX variables > DATABASE_URL > config > OWOX default path

@@ -12,7 +12,7 @@ Limits (why):
   give the same answer on every dialect. So are lone surrogates (an argument that was not UTF-8 arrives
   as `\\udcXX` and cannot be encoded for the database).
 - durations: at most 5 years (MariaDB's TIMESTAMP ends in January 2038); link lifetimes at most
-  MAX_LINK_TTL (30 days, see config.py). Numbers have at most 12 digits, so nothing overflows.
+  MAX_LINK_TTL (30 days, below). Numbers have at most 12 digits, so nothing overflows.
 - --limit and --offset: 0..2^31-1, which LIMIT/OFFSET take on every dialect.
 """
 
@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from owox_idp.config import MAX_LINK_TTL
 from owox_idp.errors import InvalidInput
 
 # A practical subset of what Better Auth's z.email() accepts.
@@ -38,6 +37,10 @@ MAX_URL = 2048
 MAX_ROLE = 64
 MAX_DURATION = 5 * 365 * 86400
 MAX_INT = 2**31 - 1
+# The longest magic link idp issues. Better Auth's magic-link plugin takes any `expiresIn` (default
+# 60 * 5 s, no upper bound in plugins/magic-link/index.ts); a link is a bearer credential that signing
+# out does not revoke, so idp caps it at 30 days (four times Better Auth's default 7-day session).
+MAX_LINK_TTL = 30 * 86400
 _SHOWN = 60  # characters of a bad value quoted in a message
 
 

@@ -249,12 +249,15 @@ def _version_callback(value: bool) -> None:
         raise typer.Exit()
 
 
+# the flavors of owox_idp.flavors.FLAVORS, written out: importing them here would slow `idp --help`
+# (tests/cli/test_config_cli.py checks that this names them all)
+FLAVOR_HELP = "owox (default), better-auth or better-auth-rs."
+
+
 @app.callback()
 def main_callback(
     ctx: typer.Context,
-    flavor: Annotated[
-        str | None, typer.Option("--flavor", help="owox (default) or better-auth.", show_default=False)
-    ] = None,
+    flavor: Annotated[str | None, typer.Option("--flavor", help=FLAVOR_HELP, show_default=False)] = None,
     database_url: Annotated[
         str | None,
         typer.Option(

@@ -9,9 +9,10 @@ from owox_idp.flavors.better_auth import FLAVOR as _BETTER_AUTH
 from owox_idp.flavors.better_auth_rs import FLAVOR as _BETTER_AUTH_RS
 from owox_idp.flavors.owox import FLAVOR as _OWOX
 
-__all__ = ["FLAVORS", "BanOutcome", "Flavor", "FlavorName", "UnbanOutcome", "flavor_named"]
+__all__ = ["DEFAULT_FLAVOR", "FLAVORS", "BanOutcome", "Flavor", "FlavorName", "UnbanOutcome", "flavor_named"]
 
 FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (_OWOX, _BETTER_AUTH, _BETTER_AUTH_RS)}
+DEFAULT_FLAVOR: FlavorName = "owox"  # IDP_FLAVOR unset
 
 
 def flavor_named(name: str, *, source: str = "settings") -> Flavor:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from owox_idp.deployment import Deployment
     from owox_idp.models import User
     from owox_idp.repository import Store
+    from owox_idp.repository.probe import DatabaseProbe
 
 FlavorName = Literal["owox", "better-auth", "better-auth-rs"]
 RoleStorage = Literal["member", "column"]  # OWOX's organization membership, or the admin plugin's user.role
@@ -248,6 +249,27 @@ class Flavor(ABC):
                         f"use --flavor {other.name} (IDP_FLAVOR={other.name}), or declare the server's "
                         "plugins with IDP_PLUGINS if this is right",
                     )
+        return None
+
+    def evidence(self, probe: DatabaseProbe) -> str | None:
+        """What the database holds that only this flavor's server writes, said as found, strong enough to
+        tell a user of another flavor that the database is not theirs (`idp doctor`). None: nothing."""
+        del probe
+        return None
+
+    def contradiction(self, probe: DatabaseProbe, layout: Layout) -> tuple[str, str] | None:
+        """(message, hint) when what the database holds says it belongs to another flavor's server:
+        another flavor's `evidence` (`idp doctor`'s flavor check). None: nothing contradicts this one."""
+        del layout
+        from owox_idp.flavors import FLAVORS
+
+        for other in FLAVORS.values():
+            found = other.evidence(probe) if other is not self else None
+            if found:
+                return (
+                    f"the flavor is {self.name}, but {found}",
+                    f"use --flavor {other.name} (IDP_FLAVOR={other.name})",
+                )
         return None
 
     def organization(self, store: Store, user: User) -> str | None:

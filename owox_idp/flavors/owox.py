@@ -19,9 +19,10 @@ from owox_idp.flavors.base import BanOutcome, Flavor, UnbanOutcome
 if TYPE_CHECKING:
     from owox_idp.config import Settings
     from owox_idp.db.discover import Discovery
-    from owox_idp.db.schema import PluginSet
+    from owox_idp.db.schema import Layout, PluginSet
     from owox_idp.models import User
     from owox_idp.repository import Store
+    from owox_idp.repository.probe import DatabaseProbe
 
 ORG_ID = "owox_data_marts_organization"
 ORG_NAME = "OWOX Data Marts"
@@ -89,6 +90,35 @@ class OwoxFlavor(Flavor):
         from owox_idp.flavors.better_auth_rs import is_rs_port
 
         return not found.plugins.admin and not is_rs_port(found)
+
+    # ---------------------------------------------------------------- idp doctor
+    def evidence(self, probe: DatabaseProbe) -> str | None:
+        # member rows of OWOX's organization, under Better Auth's default names (OWOX's server uses
+        # them); a `member` table of another shape (the Rust port's `organization_id`) holds none
+        members = (
+            probe.count_where("member", "organizationId", ORG_ID)
+            if "member" in probe.table_names() and "organizationId" in probe.columns("member")
+            else 0
+        )
+        if not members:
+            return None
+        return (
+            f"{members} member row(s) of organization {ORG_ID} show OWOX Data Marts' database "
+            "(OWOX keeps roles there, not in user.role)"
+        )
+
+    def contradiction(self, probe: DatabaseProbe, layout: Layout) -> tuple[str, str] | None:
+        tables = probe.table_names()
+        has_admin_columns = {"role", "banned"} <= probe.columns(layout.table("user"))
+        has_org = "organization" in tables and "member" in tables
+        if has_admin_columns and not has_org:
+            return (
+                "the flavor is owox, but the database has the admin plugin's columns (user.role, "
+                "user.banned) and no organization or member table: it is a Better Auth deployment "
+                "with the admin plugin, not OWOX Data Marts'",
+                "use --flavor better-auth (IDP_FLAVOR=better-auth)",
+            )
+        return super().contradiction(probe, layout)
 
     # ---------------------------------------------------------------- roles: the organization
     def ensure_organization(self, store: Store, first_user_id: str, now: datetime) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     ColumnElement,
@@ -35,6 +35,9 @@ ADMIN_LOCK_KEY = 4_711_031_337  # pg_advisory_xact_lock key of `lock_admins`
 WRITE_LOCK_INFO = "idp_write_lock"  # Connection.info key: the write lock is held
 
 
+Sort = Literal["created", "email", "name"]  # the orders of list-users --sort
+
+
 @dataclass(frozen=True)
 class UserFilter:
     role: str | None = None
@@ -45,7 +48,7 @@ class UserFilter:
     after: tuple[datetime, str] | None = None  # keyset cursor: (createdAt, id) of the last row seen
     verified: bool | None = None
     no_role: bool = False  # only users without a role (OWOX: no member row in the organization)
-    sort: str = "created"  # created | email | name
+    sort: Sort = "created"
     ascending: bool = False
 
 

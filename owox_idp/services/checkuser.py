@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from owox_idp.clock import iso
 
@@ -24,9 +24,20 @@ if TYPE_CHECKING:
     from owox_idp.repository import Store
 
 
+ObstacleCode = Literal[
+    "banned",
+    "no-way-in",
+    "two-factor-locked",
+    "two-factor-unreadable",
+    "two-factor-unverified",
+    "no-role",
+    "email-unverified",
+]
+
+
 @dataclass(frozen=True)
 class Obstacle:
-    code: str  # banned, no-way-in, two-factor-locked, two-factor-unreadable, two-factor-unverified, no-role, email-unverified
+    code: ObstacleCode
     message: str
     fix: str | None  # the command that removes it, runnable as it is
 

@@ -284,8 +284,6 @@ def check_database(d: Doctor) -> list[Check]:
 def check_flavor(d: Doctor) -> list[Check]:
     """Whether the database is this flavor's Better Auth database, from what it holds."""
     assert d.probe is not None
-    from owox_idp.flavors.owox import ORG_ID
-
     dep = d.env.deployment
     layout = dep.layout
     tables = d.probe.table_names()
@@ -308,39 +306,10 @@ def check_flavor(d: Doctor) -> list[Check]:
                 "check the database URL (`idp info` shows where it came from)",
             )
         ]
-    user_cols = d.probe.columns(layout.table("user"))
-    # OWOX's member rows, under Better Auth's default names (OWOX's server uses them); a `member` table
-    # of another shape (the Rust port's `organization_id`) holds none
-    owox_members = (
-        d.probe.count_where("member", "organizationId", ORG_ID)
-        if "member" in tables and "organizationId" in d.probe.columns("member")
-        else 0
-    )
-    has_admin_columns = {"role", "banned"} <= user_cols
-    has_org = "organization" in tables and "member" in tables
-    if dep.name == "owox" and has_admin_columns and not has_org:
+    contradiction = dep.flavor.contradiction(d.probe, layout)  # another flavor's database
+    if contradiction is not None:
         d.flavor_ok = False
-        return [
-            Check(
-                "flavor",
-                "fail",
-                "the flavor is owox, but the database has the admin plugin's columns (user.role, "
-                "user.banned) and no organization or member table: it is a Better Auth deployment "
-                "with the admin plugin, not OWOX Data Marts'",
-                "use --flavor better-auth (IDP_FLAVOR=better-auth)",
-            )
-        ]
-    if dep.name != "owox" and owox_members:
-        d.flavor_ok = False
-        return [
-            Check(
-                "flavor",
-                "fail",
-                f"the flavor is {dep.name}, but {owox_members} member row(s) of organization {ORG_ID} "
-                "show OWOX Data Marts' database (OWOX keeps roles there, not in user.role)",
-                "use --flavor owox (IDP_FLAVOR=owox)",
-            )
-        ]
+        return [Check("flavor", "fail", *contradiction)]
     if len(present) < len(core):
         missing = sorted(set(core) - set(present))
         d.flavor_ok = False

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from owox_idp.clock import after, iso
 from owox_idp.errors import Conflict, InvalidInput, Refused, UsageError, UserExists, UserNotFound
 from owox_idp.models import User
 from owox_idp.repository import UserFilter
+from owox_idp.repository.users import Sort
 from owox_idp.services import links
 from owox_idp.validation import name_from_email, normalize_email
 
@@ -553,7 +554,7 @@ def delete_user(store: Store, *, email: str, force: bool, now: datetime) -> Dele
     return DeleteResult(user.id, user.email, deleted, removed)
 
 
-SORTS = ("created", "email", "name")
+SORTS: tuple[Sort, ...] = get_args(Sort)
 
 
 def user_filter(
@@ -599,7 +600,7 @@ def user_filter(
         limit=limit,
         offset=offset,
         after=after_row,
-        sort=sort,
+        sort=sort,  # narrowed to Sort by `in SORTS` above
         ascending=ascending,
     )
 

@@ -104,6 +104,15 @@ def test_version_and_help(idp_sqlite: IdpRunner) -> None:
     assert "Usage" in r.stdout + r.stderr
 
 
+def test_the_flavor_option_names_every_flavor() -> None:
+    """Regression: `--flavor`'s help said "owox (default) or better-auth" after better-auth-rs came."""
+    from owox_idp.cli.common import FLAVOR_HELP
+    from owox_idp.flavors import DEFAULT_FLAVOR, FLAVORS
+
+    others = [name for name in FLAVORS if name != DEFAULT_FLAVOR]
+    assert f"{DEFAULT_FLAVOR} (default), {', '.join(others[:-1])} or {others[-1]}." == FLAVOR_HELP
+
+
 def test_generate_secret_write_follows_idp_config_from_the_env_file(
     idp_sqlite: IdpRunner, tmp_path: Path
 ) -> None:

@@ -89,6 +89,13 @@ def test_owox_flavor_on_a_better_auth_database_says_what_it_found(idp: IdpRunner
     assert code == 9 and flavor["status"] == "fail"
     assert "admin plugin" in flavor["message"] and "better-auth" in flavor["hint"]
     assert "migrate" not in json.dumps(data)  # never the wrong advice
+    # word for word as before the rule moved into owox_idp/flavors/owox.py
+    assert flavor["message"] == (
+        "the flavor is owox, but the database has the admin plugin's columns (user.role, user.banned) and "
+        "no organization or member table: it is a Better Auth deployment with the admin plugin, not OWOX "
+        "Data Marts'"
+    )
+    assert flavor["hint"] == "use --flavor better-auth (IDP_FLAVOR=better-auth)"
 
 
 def test_better_auth_flavor_on_owox_database_says_what_it_found(idp: IdpRunner) -> None:
@@ -99,6 +106,35 @@ def test_better_auth_flavor_on_owox_database_says_what_it_found(idp: IdpRunner) 
     assert code == 9 and flavor["status"] == "fail"
     assert "owox_data_marts_organization" in flavor["message"] and "owox" in flavor["hint"]
     assert "schema" not in _by_name(data)
+    assert flavor["message"] == (
+        "the flavor is better-auth, but 1 member row(s) of organization owox_data_marts_organization show "
+        "OWOX Data Marts' database (OWOX keeps roles there, not in user.role)"
+    )
+    assert flavor["hint"] == "use --flavor owox (IDP_FLAVOR=owox)"
+
+
+def test_each_flavor_is_contradicted_only_by_another_flavors_evidence(idp: IdpRunner) -> None:
+    """The flavor check's rule lives in owox_idp/flavors/: on OWOX's database, OWOX's member rows
+    contradict every other flavor (the Rust port's too) and not owox itself."""
+    from owox_idp.db.schema import DEFAULT_LAYOUT
+    from owox_idp.flavors import FLAVORS
+    from owox_idp.repository.probe import DatabaseProbe
+
+    idp.migrate()  # owox
+    assert idp("add-user", "boss@example.com", "--role", "admin").exit_code == 0
+    engine = sa.create_engine(idp.db.sa_url)
+    try:
+        with engine.connect() as conn:
+            probe = DatabaseProbe(conn)
+            said = {name: f.contradiction(probe, DEFAULT_LAYOUT) for name, f in FLAVORS.items()}
+    finally:
+        engine.dispose()
+    assert said.pop("owox") is None
+    assert set(said) == {"better-auth", "better-auth-rs"}
+    for name, found in said.items():
+        assert found is not None
+        assert found[0].startswith(f"the flavor is {name}, but 1 member row(s) of organization ")
+        assert found[1] == "use --flavor owox (IDP_FLAVOR=owox)"
 
 
 def test_another_applications_database(idp: IdpRunner) -> None:
