@@ -76,6 +76,9 @@ class Flavor(ABC):
     revocation_notes: ClassVar[tuple[str, ...]] = ()  # what revoking sessions cannot reach
     two_factor_unavailable: ClassVar[tuple[str, str] | None] = None  # (message, hint) when 2FA is not offered
     api_keys_unavailable: ClassVar[tuple[str, str] | None] = None  # (message, hint): no declaring helps
+    # `idp doctor`'s check of what `warnings()` says: (check name, the line when all is well, the hint
+    # with each warning); None: the flavor's warnings are not a doctor check
+    doctor_check: ClassVar[tuple[str, str, str] | None] = None
     # --- what the server's code fixes that settings cannot change (the Rust port: see better_auth_rs.py)
     supported_dialects: ClassVar[tuple[str, ...] | None] = None  # None: every dialect idp supports
     fixed_password_hash: ClassVar[str | None] = None  # None: IDP_PASSWORD_HASH decides

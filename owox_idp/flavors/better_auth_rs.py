@@ -80,6 +80,11 @@ class BetterAuthRsFlavor(BetterAuthFlavor):
     uses_secret = False  # no links, and the 2FA rows are not encrypted (PORT.md §7)
     issues_links = False  # no magic-link plugin in 0.10 (PORT.md §8)
     two_factor_format = "rs-port"
+    doctor_check = (
+        "ban-guard",
+        "idp's ban guard refuses new sessions of banned users",
+        "`idp ban` installs it with the first ban",
+    )
     api_keys_unavailable = (
         "idp does not create or list the Rust port's API keys: its api_keys table is not Better Auth's "
         "api-key plugin (a ban still disables a user's keys, and unban restores them)",

@@ -474,13 +474,15 @@ def _check_rs_two_factor(d: Doctor, rows: list[TwoFactorRow]) -> list[Check]:
 
 def check_flavor_warnings(d: Doctor) -> list[Check]:
     """What the flavor itself says about this database (the Rust port: whether idp's ban guard is in)."""
-    if not _schema_ready(d) or d.env.deployment.name != "better-auth-rs":
+    flavor = d.env.deployment.flavor
+    if not _schema_ready(d) or flavor.doctor_check is None:
         return []
     assert d.store is not None
-    warnings = d.env.deployment.flavor.warnings(d.store)
+    name, fine, hint = flavor.doctor_check
+    warnings = flavor.warnings(d.store)
     if warnings:
-        return [Check("ban-guard", "warn", w, "`idp ban` installs it with the first ban") for w in warnings]
-    return [Check("ban-guard", "ok", "idp's ban guard refuses new sessions of banned users")]
+        return [Check(name, "warn", w, hint) for w in warnings]
+    return [Check(name, "ok", fine)]
 
 
 def check_sessions(d: Doctor) -> list[Check]:
