@@ -88,6 +88,9 @@ def idp_command() -> list[str]:
 
 def idp_env(database_url: str, flavor: str = "better-auth", **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IDP_", "BETTER_AUTH", "DATABASE_URL"))}
+    # an installed idp has its bytecode cached (pip compiles it); a shell with this set would measure
+    # Python compiling every module of idp on every run instead
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(
         {
             "IDP_DATABASE_URL": database_url,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gc
 import sys
 
+import typer
+
 # A short-lived CLI: the garbage collector's many passes while SQLAlchemy and friends import cost a
 # third of start-up, and there is nothing to collect yet.
 gc.set_threshold(100_000, 50, 50)
@@ -28,7 +30,68 @@ __all__ = ["app", "main"]
 def main() -> None:
     gc.freeze()  # what is loaded now lives as long as the process: keep it out of collections
     try:
-        app(prog_name="idp")
+        only_what_runs(app, sys.argv[1:])(prog_name="idp")
     except KeyboardInterrupt:
         sys.stderr.write("Error: interrupted\n")
         raise SystemExit(int(ExitCode.INTERRUPTED)) from None
+
+
+def only_what_runs(group: typer.Typer, args: list[str]) -> typer.Typer:
+    """`group` with only the command that `args` run. Typer turns every registered command into a
+    Click command before it parses anything (signatures, annotations, converters): with 35 commands
+    that was most of `idp --version`'s and `idp list-users`' start-up. The command is the first
+    argument that is not an option of the whole run (nor such an option's value); without one (`idp`,
+    `idp --help`), with a name that is no command (Click then says so, with suggestions) or during
+    shell completion, the whole group is built as before. `--version` before any command builds none."""
+    import copy
+    import os
+
+    if any(k.startswith("_IDP_COMPLETE") for k in os.environ):
+        return group
+    takes_value = _global_options(group)
+    i = 0
+    while i < len(args) and args[i].startswith("-") and args[i] != "--":
+        if args[i] in ("--help", "-h"):
+            return group
+        if args[i] == "--version":
+            name = None
+            break
+        i += 2 if takes_value.get(args[i], False) else 1
+    else:
+        if i >= len(args) or args[i] == "--":
+            return group
+        name = args[i]
+    pruned = copy.copy(group)
+    pruned.registered_commands = [c for c in group.registered_commands if _name(c) == name]
+    pruned.registered_groups = [g for g in group.registered_groups if g.name == name]
+    if name is not None and not pruned.registered_commands and not pruned.registered_groups:
+        return group
+    return pruned
+
+
+def _name(command: typer.models.CommandInfo) -> str | None:
+    if command.name:
+        return command.name
+    callback = command.callback
+    return None if callback is None else callback.__name__.lower().replace("_", "-")
+
+
+def _global_options(group: typer.Typer) -> dict[str, bool]:
+    """The options of the whole run (the group's callback) -> whether they take a value."""
+    import typing
+
+    callback = group.registered_callback.callback if group.registered_callback else None
+    if callback is None:
+        return {}
+    options: dict[str, bool] = {}
+    for hint in typing.get_type_hints(callback, include_extras=True).values():
+        for meta in getattr(hint, "__metadata__", ()):
+            if isinstance(meta, typer.models.OptionInfo):
+                flag = typing.get_args(hint)[0] is bool
+                # in `Annotated[..., typer.Option("--name", "-n")]` the first name is the "default"
+                decls = [*(meta.param_decls or ())]
+                if isinstance(meta.default, str) and meta.default.startswith("-"):
+                    decls.append(meta.default)
+                for decl in decls:
+                    options[decl] = not flag
+    return options

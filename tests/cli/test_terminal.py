@@ -339,3 +339,73 @@ def test_at_40_columns_the_rows_become_records(crowd: tuple[IdpRunner, list[str]
         lines = _screen(idp, tmp_path, command, columns=40)
         _whole_on_one_line(lines, emails)  # longer than the terminal: whole, the terminal wraps it
         assert sum(line.startswith("email") for line in lines) == 3
+
+
+# ----------------------------------------------------------------------------- start-up: one command built
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--version"],
+        ["--help"],
+        ["list-users", "--help"],
+        ["--flavor", "better-auth", "list-users", "--help"],
+        ["--database-url", "sqlite:///x.db", "--version"],
+        ["2fa", "--help"],
+        ["2fa", "status", "--help"],
+        ["api-key", "create", "--help"],
+        ["lst-users"],
+        ["-e", "missing.env", "show-user", "--help"],
+        ["generate-secret", "--help"],
+    ],
+)
+def test_the_command_alone_behaves_as_the_whole_group(args: list[str]) -> None:
+    """`main()` builds only the command a run names (cli.only_what_runs): the output and exit code are
+    the whole group's, for each way of naming it."""
+    from typer.testing import CliRunner
+
+    from owox_idp.cli import only_what_runs
+
+    whole = CliRunner().invoke(app, args, prog_name="idp")
+    alone = CliRunner().invoke(only_what_runs(app, args), args, prog_name="idp")
+    assert (alone.exit_code, alone.output) == (whole.exit_code, whole.output)
+
+
+def test_only_the_named_command_is_built() -> None:
+    from owox_idp.cli import only_what_runs
+
+    def names(args: list[str]) -> list[str]:
+        pruned = only_what_runs(app, args)
+        return [c.name or c.callback.__name__ for c in pruned.registered_commands if c.callback] + [
+            g.name or "" for g in pruned.registered_groups
+        ]
+
+    assert names(["--database-url", "sqlite:///x.db", "list-users", "--json"]) == ["list-users"]
+    assert names(["2fa", "status", "a@example.com"]) == ["2fa"]
+    assert names(["--version"]) == []
+    assert len(names(["--help"])) == len(app.registered_commands) + len(app.registered_groups)
+    assert len(names(["no-such-command"])) > 1  # Click names the command it does not know
+
+
+def test_the_program_runs_a_command_with_options_of_the_whole_run(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'idp.db'}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IDP_", "BETTER_AUTH", "DATABASE_URL"))}
+    env.update({"IDP_FLAVOR": "better-auth", "XDG_CONFIG_HOME": str(tmp_path)})
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        code = "import sys; sys.argv[0] = 'idp'; from owox_idp.cli import main; main()"
+        return subprocess.run(
+            [sys.executable, "-c", code, *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=60,
+        )
+
+    assert run("--database-url", url, "migrate", "--yes").returncode == 0
+    listed = run("list-users", "--json", "--database-url", url)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.strip() == "[]"
+    assert run("--version").stdout.startswith("idp ")
