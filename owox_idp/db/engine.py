@@ -119,15 +119,18 @@ def create_engine(
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.execute(f"PRAGMA busy_timeout = {round(lock_timeout * 1000)}")
-            # this connection's page cache (SQLite's default is 2 MiB): a batch of a bulk import
-            # touches more index pages than that, which were spilled to the journal and read back
-            cursor.execute("PRAGMA cache_size = -32768")
             cursor.close()
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
             immediate = conn.get_execution_options().get("idp_write", False)
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            if immediate:
+                # a bigger page cache for writes (SQLite's default is 2 MiB): a batch of a bulk import
+                # touches more index pages than that, which were spilled to the journal and read back.
+                # Set once the write lock is held: at connect time this pragma reads the schema, and a
+                # lock held by another connection made it fail as "cannot connect" instead of "busy"
+                conn.exec_driver_sql("PRAGMA cache_size = -32768")
 
     return engine
 
