@@ -135,6 +135,8 @@ def assert_no_process_left(pgid: int) -> None:
 
 
 def finish(proc: subprocess.Popen[bytes]) -> tuple[int, str, str]:
+    if proc.stdin is not None and proc.stdin.closed:  # the caller wrote and closed it already:
+        proc.stdin = None  # communicate() would flush the closed pipe (ValueError)
     out, err = proc.communicate(timeout=WAIT_S * 3)
     assert_no_process_left(proc.pid)
     return proc.returncode, (out or b"").decode(), (err or b"").decode()
