@@ -557,13 +557,8 @@ def check_server(d: Doctor) -> list[Check]:
     return [Check("server", "ok", f"the server answers at {url}")]
 
 
-CHECKS: tuple[Callable[[Doctor], list[Check]], ...] = (
-    check_deployment,
-    check_settings_files,
-    check_secret,
-    check_link_lifetime,
-    check_file_permissions,
-    check_database,
+# the checks that need the database's schema: skipped when the database cannot be reached
+DATABASE_CHECKS: tuple[Callable[[Doctor], list[Check]], ...] = (
     check_flavor,
     check_schema,
     check_audit,
@@ -571,18 +566,16 @@ CHECKS: tuple[Callable[[Doctor], list[Check]], ...] = (
     check_two_factor,
     check_flavor_warnings,
     check_sessions,
-    check_server,
 )
-DATABASE_CHECKS = frozenset(
-    {
-        check_flavor,
-        check_schema,
-        check_audit,
-        check_admins,
-        check_two_factor,
-        check_flavor_warnings,
-        check_sessions,
-    }
+CHECKS: tuple[Callable[[Doctor], list[Check]], ...] = (
+    check_deployment,
+    check_settings_files,
+    check_secret,
+    check_link_lifetime,
+    check_file_permissions,
+    check_database,
+    *DATABASE_CHECKS,
+    check_server,
 )
 
 

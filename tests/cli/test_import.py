@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+import db_rows
 import pytest
 import sqlalchemy as sa
 from conftest import TEST_SECRET, IdpRunner
@@ -24,24 +25,8 @@ SCRYPT_HASH = hash_password("imported-password-1")
 FLAVORS = ("owox", "better-auth")
 
 
-class Db:
+class Db(db_rows.Db):
     """Direct access to the test database, to check what idp wrote (and plant rows other tools write)."""
-
-    def __init__(self, idp: IdpRunner) -> None:
-        self.dialect = idp.db.dialect
-        self.engine = sa.create_engine(idp.db.sa_url)
-        self.q = "`" if self.dialect == "mariadb" else '"'
-
-    def rows(self, sql: str, **params: Any) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(sa.text(sql.replace('"', self.q)), params).mappings()]
-
-    def execute(self, sql: str, **params: Any) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(sa.text(sql.replace('"', self.q)), params)
-
-    def count(self, table: str, where: str = "1=1", **params: Any) -> int:
-        return int(self.rows(f'select count(*) as n from "{table}" where {where}', **params)[0]["n"])
 
     def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
         tables = ("user", "account", "session", "verification", "member", "organization")

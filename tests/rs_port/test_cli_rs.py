@@ -21,21 +21,12 @@ import port
 import psycopg
 import pytest
 from dbutil import fresh_database, selected_dialects
+from idp_runner import Result
 from port import PortError, SignedIn, TwoFactorRedirect
 
 PASSWORD = "correct horse battery"
 OTHER_PASSWORD = "another long password"
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@dataclass
-class Result:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> Any:
-        return json.loads(self.stdout)
 
 
 @dataclass
