@@ -70,10 +70,12 @@ def only_what_runs(group: typer.Typer, args: list[str]) -> typer.Typer:
 
 
 def _name(command: typer.models.CommandInfo) -> str | None:
+    """The command's name as Typer gives it (its own name, or its function's)."""
+    from typer.main import get_command_name
+
     if command.name:
         return command.name
-    callback = command.callback
-    return None if callback is None else callback.__name__.lower().replace("_", "-")
+    return None if command.callback is None else get_command_name(command.callback.__name__)
 
 
 def _global_options(group: typer.Typer) -> dict[str, bool]:

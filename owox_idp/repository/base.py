@@ -18,6 +18,11 @@ def escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def placeholder(dialect: Any) -> str:
+    """The driver's positional parameter mark, for statements sent as the driver's own SQL."""
+    return "?" if dialect.paramstyle == "qmark" else "%s"
+
+
 def _text_id() -> str | None:
     from owox_idp.crypto.random import generate_id
 
@@ -87,8 +92,7 @@ class Part:
                 for value in values:
                     copy.write_row(value)
             return
-        mark = "?" if dialect.paramstyle == "qmark" else "%s"
-        marks = ", ".join([mark] * len(keys))
+        marks = ", ".join([placeholder(dialect)] * len(keys))
         self.conn.exec_driver_sql(f"INSERT INTO {target} ({names}) VALUES ({marks})", values)
 
     def delete_by_ids(self, model: str, ids: Sequence[str]) -> int:

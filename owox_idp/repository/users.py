@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from owox_idp.errors import DatabaseBusy, UserExists
 from owox_idp.models import User
 from owox_idp.repository.bans import BanStore
-from owox_idp.repository.base import Part, escape_like
+from owox_idp.repository.base import Part, escape_like, placeholder
 from owox_idp.repository.roles import RoleStore
 from owox_idp.repository.tables import Tables
 
@@ -206,18 +206,17 @@ class UserRepository(Part):
         quote = dialect.identifier_preparer
         target, column = quote.format_table(u), quote.quote(u.c.email.name)
         found: list[str] = []
-        if dialect.name == "postgresql":  # one array parameter instead of one parameter per email
-            sql = f"SELECT {column} FROM {target} WHERE {column} = ANY(%(emails)s::text[])"
-            for start in range(0, len(emails), chunk * 4):
-                part = list(emails[start : start + chunk * 4])
-                found += [r[0] for r in self.conn.exec_driver_sql(sql, {"emails": part})]
-            return found
-        mark = "?" if dialect.paramstyle == "qmark" else "%s"
         for start in range(0, len(emails), chunk):
-            values = tuple(emails[start : start + chunk])
-            marks = ", ".join([mark] * len(values))
-            sql = f"SELECT {column} FROM {target} WHERE {column} IN ({marks})"
-            found += [r[0] for r in self.conn.exec_driver_sql(sql, values)]
+            part = list(emails[start : start + chunk])
+            if dialect.name == "postgresql":  # one array parameter instead of one per email
+                sql = f"SELECT {column} FROM {target} WHERE {column} = ANY(%(emails)s::text[])"
+                rows = self.conn.exec_driver_sql(sql, {"emails": part})
+            else:
+                marks = ", ".join([placeholder(dialect)] * len(part))
+                rows = self.conn.exec_driver_sql(
+                    f"SELECT {column} FROM {target} WHERE {column} IN ({marks})", tuple(part)
+                )
+            found += [r[0] for r in rows]
         return found
 
     def with_mixed_case_email(self) -> list[User]:

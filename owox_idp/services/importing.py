@@ -415,10 +415,8 @@ def _write_batch(
     flavor = store.deployment.flavor
     created = [r for r in batch if r.result.action == "created"]
     updated = [r for r in batch if r.result.action == "updated"]
-    templates: dict[str, dict[str, Any]] = {}  # a file has few roles
-    for row in created:
-        if (row.role or "") not in templates:
-            templates[row.role or ""] = user_template(store, row.role or "")
+    # the columns that depend only on the role, made once per role (a file has few)
+    templates = {role: user_template(store, role) for role in {r.role or "" for r in created}}
     user_rows: list[dict[str, Any]] = [
         new_user_row(
             store,

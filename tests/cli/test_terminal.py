@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import IdpRunner
+from idp_runner import IdpRunner
 
 from owox_idp.cli import app
 
