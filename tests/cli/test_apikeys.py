@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import IdpRunner
+from idp_runner import IdpRunner
 
 from owox_idp import Admin
 from owox_idp.crypto import apikeys

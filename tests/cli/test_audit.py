@@ -10,7 +10,7 @@ import socket
 from typing import Any
 
 import sqlalchemy as sa
-from conftest import TEST_SECRET, IdpRunner
+from idp_runner import TEST_SECRET, IdpRunner
 
 PASSWORD = "correct horse battery staple"
 

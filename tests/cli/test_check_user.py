@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import IdpRunner
+from idp_runner import IdpRunner
 
 PASSWORD = "a-long-password-1"
 

@@ -6,7 +6,7 @@ import stat
 import tomllib
 from pathlib import Path
 
-from conftest import IdpRunner
+from idp_runner import IdpRunner
 
 
 def test_generate_secret_prints_64_hex(idp_sqlite: IdpRunner) -> None:

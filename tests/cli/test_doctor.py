@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import IdpRunner
+from idp_runner import IdpRunner
 
 
 def _doctor(idp: IdpRunner, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:

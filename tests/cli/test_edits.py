@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import db_rows
 import pytest
-from conftest import TEST_SECRET, IdpRunner
+from idp_runner import TEST_SECRET, IdpRunner
 
 from owox_idp.config import Secrets
 from owox_idp.crypto.roletoken import decrypt_role

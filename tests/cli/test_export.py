@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import IdpRunner
+from idp_runner import IdpRunner
 
 FLAVORS = ("owox", "better-auth")
 EXPORT_COLUMNS = [

@@ -16,7 +16,7 @@ from urllib.parse import unquote
 import db_rows
 import pytest
 import sqlalchemy as sa
-from conftest import TEST_SECRET, IdpRunner
+from idp_runner import TEST_SECRET, IdpRunner
 
 from owox_idp.crypto.passwords import hash_password, verify_password
 from owox_idp.crypto.roletoken import decrypt_role

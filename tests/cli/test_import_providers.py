@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import IdpRunner
+from idp_runner import IdpRunner
 
 from owox_idp.crypto.passwords import verify_password
 from owox_idp.services.providers import read_export

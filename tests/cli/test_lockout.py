@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import IdpRunner
+from idp_runner import IdpRunner
 from test_users import FLAVORS, Db, add
 
 PASSWORD = "correct horse battery"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from conftest import IdpRunner
+from idp_runner import IdpRunner
 
 
 def _tables(idp: IdpRunner) -> set[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from conftest import IdpRunner
+from idp_runner import IdpRunner
 
 # Better Auth 1.3.x on MySQL: datetime (second precision, no default), plain text strings, no indexes
 OLD_MYSQL = [

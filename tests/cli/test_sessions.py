@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import IdpRunner
+from idp_runner import IdpRunner
 
 from owox_idp.config import load_settings, normalize_database_url
 from owox_idp.crypto.random import generate_id, session_token

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import TEST_SECRET, IdpRunner
+from idp_runner import TEST_SECRET, IdpRunner
 
 from owox_idp.cli.qr import (
     DARK_ON_LIGHT,

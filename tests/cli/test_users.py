@@ -12,8 +12,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
-from conftest import TEST_SECRET, IdpRunner
 from db_rows import Db
+from idp_runner import TEST_SECRET, IdpRunner
 
 from owox_idp.crypto.passwords import verify_password
 from owox_idp.crypto.roletoken import decrypt_role
