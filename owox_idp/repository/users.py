@@ -33,6 +33,11 @@ CREDENTIAL = "credential"
 PASSWORD_HASH_KEY = "password_hash"  # the Rust port's users.metadata key (crates/core/src/entity.rs:32)
 ADMIN_LOCK_KEY = 4_711_031_337  # pg_advisory_xact_lock key of `lock_admins`
 WRITE_LOCK_INFO = "idp_write_lock"  # Connection.info key: the write lock is held
+# MySQL's named locks belong to the whole server, not to a database: the name carries the database, so
+# that idp runs on two databases of one server (two deployments, two test databases) do not wait for each
+# other. A lock name is at most 64 characters; a database name can be 64 alone, so a longer name is cut
+# (two databases that share the first 53 characters then share a lock: slower, never wrong).
+MYSQL_LOCK_NAME = "LEFT(CONCAT('idp_admins:', DATABASE()), 64)"
 
 
 Sort = Literal["created", "email", "name"]  # the orders of list-users --sort
@@ -409,7 +414,7 @@ class UserRepository(Part):
         elif dialect == "mysql":
             # as long as any other lock wait (IDP_LOCK_TIMEOUT, the session's lock_wait_timeout)
             got = self.conn.execute(
-                text("SELECT GET_LOCK('idp_admins', @@session.lock_wait_timeout)")
+                text(f"SELECT GET_LOCK({MYSQL_LOCK_NAME}, @@session.lock_wait_timeout)")
             ).scalar()
             if got != 1:
                 raise DatabaseBusy("database busy: another idp command holds the write lock; try again")
@@ -419,7 +424,7 @@ class UserRepository(Part):
         """After the transaction: MySQL's named lock belongs to the connection, give it back (PostgreSQL's
         went with the transaction)."""
         if self.conn.info.pop(WRITE_LOCK_INFO, False) and self.conn.dialect.name == "mysql":
-            self.conn.execute(text("SELECT RELEASE_LOCK('idp_admins')"))
+            self.conn.execute(text(f"SELECT RELEASE_LOCK({MYSQL_LOCK_NAME})"))
             self.conn.commit()  # the statement began a transaction of its own
 
     def active_admin_ids(self, admin_roles: Sequence[str], admin_user_ids: Sequence[str] = ()) -> list[str]:

@@ -95,7 +95,7 @@ def test_a_write_waits_a_bounded_time_for_another_idps_write_lock(
     a fixed 30 s and said "unreachable"; it now waits IDP_LOCK_TIMEOUT and says "busy", as the others)."""
     import sqlalchemy
 
-    from owox_idp.repository.users import ADMIN_LOCK_KEY
+    from owox_idp.repository.users import ADMIN_LOCK_KEY, MYSQL_LOCK_NAME
 
     env = {**flavored.env, "IDP_LOCK_TIMEOUT": LOCK_TIMEOUT}
     engine = sqlalchemy.create_engine(flavored.db.sa_url)
@@ -107,14 +107,39 @@ def test_a_write_waits_a_bounded_time_for_another_idps_write_lock(
             elif dialect == "postgresql":
                 conn.execute(sqlalchemy.text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADMIN_LOCK_KEY})
             else:
-                assert conn.execute(sqlalchemy.text("SELECT GET_LOCK('idp_admins', 0)")).scalar() == 1
+                assert conn.execute(sqlalchemy.text(f"SELECT GET_LOCK({MYSQL_LOCK_NAME}, 0)")).scalar() == 1
             code, err, took = _run_bounded(env, ("add-user", "waits@example.com"), None)
             _busy(code, err, "add-user")
             assert took < 25, took  # IDP_LOCK_TIMEOUT (1 s), not MySQL's former fixed 30 s
             conn.rollback()
             if dialect == "mariadb":
-                conn.execute(sqlalchemy.text("SELECT RELEASE_LOCK('idp_admins')"))
+                conn.execute(sqlalchemy.text(f"SELECT RELEASE_LOCK({MYSQL_LOCK_NAME})"))
     finally:
         engine.dispose()
     code, err, _ = _run_bounded(env, ("add-user", "waits@example.com"), None)
     assert code == 0, err
+
+
+def test_an_idp_on_another_database_of_the_server_does_not_hold_this_ones_lock(
+    flavored: IdpRunner, tmp_path: Path
+) -> None:
+    """MySQL's named locks belong to the server, not to a database: with one name for all, an idp writing
+    to one database made an idp on another database of the same server wait and fail "busy" (CI's
+    `-n 2` run did this to the test above). The name carries the database."""
+    if flavored.db.dialect != "mariadb":
+        pytest.skip("PostgreSQL's advisory locks and SQLite's file lock are per database already")
+    import sqlalchemy
+
+    from owox_idp.repository.users import MYSQL_LOCK_NAME
+
+    env = {**flavored.env, "IDP_LOCK_TIMEOUT": LOCK_TIMEOUT}
+    engine = sqlalchemy.create_engine(flavored.db.sa_url)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("USE mysql")  # an idp of another deployment on the same server
+            assert conn.execute(sqlalchemy.text(f"SELECT GET_LOCK({MYSQL_LOCK_NAME}, 0)")).scalar() == 1
+            code, err, _ = _run_bounded(env, ("add-user", "elsewhere@example.com"), None)
+            assert code == 0, err
+            conn.execute(sqlalchemy.text(f"SELECT RELEASE_LOCK({MYSQL_LOCK_NAME})"))
+    finally:
+        engine.dispose()

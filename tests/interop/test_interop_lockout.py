@@ -64,6 +64,7 @@ from interop_support import (
 
 from owox_idp.db import owox_ban_guard
 from owox_idp.db.types import BADate
+from owox_idp.repository.users import MYSQL_LOCK_NAME
 
 pytestmark = pytest.mark.interop
 
@@ -636,7 +637,7 @@ def _admin_lock_held(stack: Stack) -> bool:
         )[0]["n"]
         return int(n) > 0
     if stack.dialect == "mariadb":
-        return stack.rows("SELECT IS_USED_LOCK('idp_admins') AS h")[0]["h"] is not None
+        return stack.rows(f"SELECT IS_USED_LOCK({MYSQL_LOCK_NAME}) AS h")[0]["h"] is not None
     path = stack.db.url.removeprefix("sqlite:///")
     probe = sqlite3.connect(path, timeout=0)
     try:
