@@ -211,9 +211,15 @@ class UserRepository(Part):
         quote = dialect.identifier_preparer
         target, column = quote.format_table(u), quote.quote(u.c.email.name)
         found: list[str] = []
+        postgresql = dialect.name == "postgresql"
+        if postgresql:
+            # A table an import is filling has never been analysed: PostgreSQL then plans a sequential
+            # scan for 2,000 emails (18 ms at 100,000 users, growing with the table) instead of 2,000
+            # probes of the unique index (8 ms). Only these statements, only this transaction.
+            self.conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
         for start in range(0, len(emails), chunk):
             part = list(emails[start : start + chunk])
-            if dialect.name == "postgresql":  # one array parameter instead of one per email
+            if postgresql:  # one array parameter instead of one per email
                 sql = f"SELECT {column} FROM {target} WHERE {column} = ANY(%(emails)s::text[])"
                 rows = self.conn.exec_driver_sql(sql, {"emails": part})
             else:
@@ -222,6 +228,8 @@ class UserRepository(Part):
                     f"SELECT {column} FROM {target} WHERE {column} IN ({marks})", tuple(part)
                 )
             found += [r[0] for r in rows]
+        if postgresql:
+            self.conn.exec_driver_sql("SET LOCAL enable_seqscan = DEFAULT")
         return found
 
     def with_mixed_case_email(self) -> list[User]:

@@ -461,6 +461,21 @@ def test_many_users_in_batches(flavored: IdpRunner, rows_db: Db, tmp_path: Path)
         assert rows_db.count("member") == 1200
 
 
+def test_names_with_the_bulk_paths_special_characters_are_stored_as_given(
+    flavored: IdpRunner, rows_db: Db, tmp_path: Path
+) -> None:
+    """PostgreSQL's COPY text format escapes backslash, tab, newline and carriage return and reads `\\N`
+    as NULL; idp writes that format itself: every name comes back exactly as given."""
+    names = ["Tab\there", "Back\\slash", "New\nline", "Carriage\rreturn", "\\N", "Zoë 李 🙂", "a\\tb"]
+    text = "".join(
+        json.dumps({"email": f"odd{i}@example.com", "name": n}) + "\n" for i, n in enumerate(names)
+    )
+    r = flavored("import", "-", "--links", str(tmp_path / "l.csv"), input=text)
+    assert r.exit_code == 0, r.stderr
+    stored = {u["email"]: u["name"] for u in rows_db.rows('select "email", "name" from "user"')}
+    assert stored == {f"odd{i}@example.com": n for i, n in enumerate(names)}
+
+
 # ----------------------------------------------------------------------------- interrupted, then resumed
 
 
