@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, delete, insert, literal, or_
@@ -34,35 +35,47 @@ _COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
 _COPY_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def copy_text(values: Iterable[tuple[Any, ...]]) -> str | None:
-    """Rows in PostgreSQL's COPY text format (tab-separated, `\\N` for NULL, backslash escapes), written
-    here in one pass instead of psycopg's per-row formatter, or None when a value is of a type this does
-    not format (the caller then uses psycopg's). Dates are formatted once per distinct value."""
-    dates: dict[Any, str] = {}
-    lines: list[str] = []
+_NULL = "\\N"
+
+
+def copy_text(columns: Sequence[Sequence[Any]]) -> str | None:
+    """Rows, given column by column, in PostgreSQL's COPY text format (tab-separated, `\\N` for NULL,
+    backslash escapes), or None when a column holds a type this does not format (the caller then uses
+    psycopg's per-row formatter). Each column is formatted by its kind in one pass (an import's columns
+    are all text, all dates or all booleans), and a text column is escaped only when some value needs it."""
     special, escape = _COPY_SPECIAL.search, _COPY_ESCAPE
-    for row in values:
-        fields: list[str] = []
-        for v in row:
-            t = type(v)
-            if t is str:
-                fields.append(v.translate(escape) if special(v) else v)
-            elif v is None:
-                fields.append("\\N")
-            elif t is bool:
-                fields.append("t" if v else "f")
-            elif t is int:
-                fields.append(str(v))
-            elif t is datetime or t is date:
-                text = dates.get(v)
-                if text is None:
-                    text = dates[v] = v.isoformat()
-                fields.append(text)
-            else:
-                return None
-        lines.append("\t".join(fields))
+    fields: list[Sequence[str]] = []
+    for column in columns:
+        kinds = set(map(type, column))
+        nullable = type(None) in kinds
+        kinds.discard(type(None))
+        if not kinds:
+            fields.append([_NULL] * len(column))
+        elif kinds == {str}:
+            present = [v for v in column if v is not None] if nullable else column
+            if special("\x00".join(present)):
+                column = [_NULL if v is None else v.translate(escape) for v in column]
+            elif nullable:
+                column = [_NULL if v is None else v for v in column]
+            fields.append(column)
+        elif kinds <= {bool, int, datetime, date}:
+            text = {v: _copy_scalar(v) for v in set(column)}
+            fields.append(list(map(text.__getitem__, column)))
+        else:
+            return None
+    lines = list(map("\t".join, zip(*fields, strict=True)))
     lines.append("")
     return "\n".join(lines)
+
+
+def _copy_scalar(value: Any) -> str:
+    if value is None:
+        return _NULL
+    if type(value) is bool:
+        return "t" if value else "f"
+    if type(value) is int:
+        return str(value)
+    return str(value.isoformat())
 
 
 def _memo(processor: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
@@ -111,27 +124,25 @@ class Part:
             return
         dialect = self.conn.dialect
         columns = [table.c[k] for k in keys]
-        processors = [_memo(c.type._cached_bind_processor(dialect)) for c in columns]
-        if any(processors):
-            values = [
-                tuple(r[k] if p is None else p(r[k]) for k, p in zip(keys, processors, strict=True))
-                for r in rows
-            ]
-        else:
-            values = [tuple(r[k] for k in keys) for r in rows]
+        data: list[list[Any]] = [list(map(itemgetter(k), rows)) for k in keys]  # column by column
+        for i, column in enumerate(columns):
+            processor = _memo(column.type._cached_bind_processor(dialect))
+            if processor is not None:
+                data[i] = list(map(processor, data[i]))
         quote = dialect.identifier_preparer
         target = quote.format_table(table)
         names = ", ".join(quote.quote(c.name) for c in columns)
         if dialect.name == "postgresql":
             raw: Any = self.conn.connection.driver_connection
-            text = copy_text(values)
+            text = copy_text(data)
             with raw.cursor() as cursor, cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
                 if text is not None:
                     copy.write(text)
                 else:
-                    for value in values:
+                    for value in zip(*data, strict=True):
                         copy.write_row(value)
             return
+        values = list(zip(*data, strict=True))
         marks = ", ".join([placeholder(dialect)] * len(keys))
         self.conn.exec_driver_sql(f"INSERT INTO {target} ({names}) VALUES ({marks})", values)
 
