@@ -233,6 +233,9 @@ def _provider_fields(row: InputRow, checked: _Row) -> None:
     verified = row.fields.get("email_verified")
     if verified is not None:
         checked.email_verified = verified == "true"
+    if row.created_at is not None:
+        checked.created_at = row.created_at
+        return
     created = row.fields.get("created_at")
     if created:
         try:

@@ -113,7 +113,7 @@ class ProviderRecord:
         """The row `owox_idp.services.reading` validates and writes: email, name, role (the export's roles
         comma-joined, else `default_role`) and password_hash (only a hash the `scheme` server verifies).
         Two more fields ride along for an importer that maps them (bulk.py today ignores unknown keys):
-        `email_verified` ("true"/"false"/None) and `created_at` (ISO 8601 UTC or None)."""
+        `email_verified` ("true"/"false"/None), and the creation date rides as `InputRow.created_at`."""
         password = self.password
         kept = (
             password.value
@@ -127,9 +127,8 @@ class ProviderRecord:
             "role": ",".join(self.roles) if self.roles else default_role,
             "password_hash": kept,
             "email_verified": None if verified is None else ("true" if verified else "false"),
-            "created_at": None if created is None else created.isoformat(),
         }
-        return _input_row_type()(self.line, fields, self.error)
+        return _input_row_type()(self.line, fields, self.error, created_at=created)
 
 
 @cache

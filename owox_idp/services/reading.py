@@ -9,6 +9,7 @@ import csv
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, BinaryIO, Literal
 
 from owox_idp.errors import InvalidInput, UsageError
@@ -33,6 +34,7 @@ class InputRow:
     fields: dict[str, str | None]
     error: str | None = None
     note: str | None = None  # for the per-row report (a provider's password that was not kept)
+    created_at: datetime | None = None  # a provider's creation date, as the export gave it (parsed)
 
 
 def _column_name(text: str) -> str:
