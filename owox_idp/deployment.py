@@ -10,7 +10,7 @@ Every part remembers where it came from: `detected`, `declared` or `default` (`s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -139,15 +139,18 @@ class Deployment:
         return self.flavor.name
 
     # ------------------------------------------------------------------ ids
+    def id_maker(self) -> Callable[[], str | None]:
+        """The function that makes new row ids in the deployment's format (asked once, called for every
+        row); it returns None when the database generates the id (serial)."""
+        if self.id_format == "serial":
+            return _no_id
+        if self.id_format == "uuid":
+            return _uuid_text
+        return self.flavor.id_maker()  # the server's own text ids
+
     def new_id(self) -> str | None:
         """A new row id in the deployment's format; None when the database generates it (serial)."""
-        if self.id_format == "serial":
-            return None
-        if self.id_format == "uuid":
-            import uuid
-
-            return str(uuid.uuid4())  # Better Auth's generateId: "uuid" is crypto.randomUUID()
-        return self.flavor.new_id()  # the server's own text ids
+        return self.id_maker()()
 
     def with_id(self, values: dict[str, Any]) -> dict[str, Any]:
         """`values` with a new `id` first, unless the database generates it."""
@@ -289,3 +292,13 @@ def _stored_models(models: tuple[Model, ...], settings: Settings) -> tuple[Model
 
 def _source(settings: Settings, key: str) -> str:
     return "default" if settings.sources.get(key, "default").startswith("default") else "declared"
+
+
+def _no_id() -> None:
+    return None
+
+
+def _uuid_text() -> str:
+    import uuid
+
+    return str(uuid.uuid4())  # Better Auth's generateId: "uuid" is crypto.randomUUID()

@@ -101,12 +101,17 @@ def _tables(alphabets: tuple[str, ...]) -> tuple[bytes, bytes]:
 
 def generate_id(size: int = 32) -> str:
     """Better Auth's `generateId(size)`: alphanumeric (62 symbols), 32 characters by default."""
-    return random_string(size, *ID_ALPHABETS)
+    if size <= 0:
+        raise ValueError("length must be a positive integer")
+    return _pool(ID_ALPHABETS).take(size)
 
 
 def magic_link_token() -> str:
     """A magic-link token: `generateRandomString(32, "a-z", "A-Z")`, 32 letters."""
-    return random_string(32, "a-z", "A-Z")
+    return _pool(_LETTERS).take(32)
+
+
+_LETTERS = ("a-z", "A-Z")
 
 
 def reset_token() -> str:

@@ -141,11 +141,16 @@ class Flavor(ABC):
 
         return partial(hash_password, scheme=settings.password_hash)
 
-    def new_id(self) -> str:
-        """A new row id as the server makes them (Better Auth's 32-character `generateId`)."""
+    def id_maker(self) -> Callable[[], str]:
+        """The function that makes a row id as the server makes them (Better Auth's 32-character
+        `generateId`): asked once, then called for every row (an import makes three ids a user)."""
         from owox_idp.crypto.random import generate_id
 
-        return generate_id()
+        return generate_id
+
+    def new_id(self) -> str:
+        """A new row id as the server makes them."""
+        return self.id_maker()()
 
     def warnings(self, store: Store) -> list[str]:
         """What `idp info` should say about this deployment beyond the common checks."""

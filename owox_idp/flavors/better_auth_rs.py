@@ -141,10 +141,10 @@ class BetterAuthRsFlavor(BetterAuthFlavor):
         del settings  # the port's Argon2::default(), whatever IDP_PASSWORD_HASH says
         return hash_password
 
-    def new_id(self) -> str:
+    def id_maker(self) -> Callable[[], str]:
         from owox_idp.crypto.rs_port import new_id
 
-        return new_id()  # Uuid::new_v4().to_string() (database.rs:217, 530, 688, 840, 1386)
+        return new_id  # Uuid::new_v4().to_string() (database.rs:217, 530, 688, 840, 1386)
 
     def link_url(self, settings: Settings, token: str, role: str | None, *, callback_url: str | None) -> str:
         del settings, token, role, callback_url

@@ -60,8 +60,9 @@ class Store:
         self.api_keys = ApiKeyRepository(conn, self.t)
         self.audit = AuditLog(conn, self.t)
         parts = (self.users, self.sessions, self.verifications, self.two_factor, self.members, self.api_keys)
+        new_id = deployment.id_maker()
         for part in parts:
-            part.new_id = deployment.new_id
+            part.new_id = new_id
 
     def table_has_rows(self, table_name: str) -> bool:
         from sqlalchemy import table as sa_table

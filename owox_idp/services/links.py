@@ -185,10 +185,15 @@ class LinkMaker:
     REFRESH = 300
 
     def __init__(self, dep: Deployment, *, ttl: int, callback_url: str | None) -> None:
+        from owox_idp.clock import after
+        from owox_idp.crypto.random import magic_link_token
+
         self.dep = dep
         self.ttl = ttl
         self.callback_url = callback_url
         self._templates: dict[str | None, tuple[float, str]] = {}
+        # looked up once: `issue` runs for every user of an import
+        self._after, self._token, self._new_id = after, magic_link_token, dep.id_maker()
 
     def _template(self, role: str | None) -> str:
         import time
@@ -204,19 +209,15 @@ class LinkMaker:
     def issue(
         self, email: str, role: str | None, now: datetime
     ) -> tuple[str, datetime, list[dict[str, Any]]]:
-        from owox_idp.clock import after
-        from owox_idp.crypto.random import magic_link_token
-        from owox_idp.services import links
-
-        token = magic_link_token()
+        token = self._token()
         url = self._template(role).replace(self.PLACEHOLDER, token, 1)
-        expires = after(self.ttl, start=now)
-        rows = links.link_rows(
+        expires = self._after(self.ttl, start=now)
+        rows = link_rows(
             email,
             token,
             expires=expires,
             now=now,
-            new_id=self.dep.new_id,
+            new_id=self._new_id,
             token_storage=self.dep.settings.magic_link_store_token,
         )
         return url, expires, rows
