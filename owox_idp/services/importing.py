@@ -184,8 +184,6 @@ def _check_row(
 ) -> _Row:
     """Everything that can be checked without the database (`seen`: the emails of the rows before, for
     duplicates; None when the caller finds duplicates itself; `roles`: role texts already normalized)."""
-    from owox_idp.crypto.passwords import validate_password_length
-
     raw_email = (row.fields.get("email") or "").strip()
     checked = _Row(RowResult(row.line, raw_email.lower() or None, "created", note=row.note))
     if row.error:
@@ -210,6 +208,8 @@ def _check_row(
         checked.password = row.fields.get("password") or None
         checked.password_hash = (row.fields.get("password_hash") or "").strip() or None
         if checked.password is not None:
+            from owox_idp.crypto.passwords import validate_password_length  # not per row of a file without
+
             validate_password_length(checked.password)
         _provider_fields(row, checked)
     except InvalidInput as exc:
