@@ -35,6 +35,10 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("Error: interrupted\n")
         raise SystemExit(int(ExitCode.INTERRUPTED)) from None
+    finally:
+        # what the command imported (SQLAlchemy, the driver) lives until exit too: without this, the
+        # interpreter's collection at shutdown walks all of it (about 0.05 s of `idp list-users`)
+        gc.freeze()
 
 
 def only_what_runs(group: typer.Typer, args: list[str]) -> typer.Typer:
