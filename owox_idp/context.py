@@ -162,11 +162,12 @@ class Env:
         conn = self._connections.get(write)
         if conn is None:
             conn = self._connections[write] = connect(self.engine(), write=write)
-        store = self.store_on(conn)
+        # a read's first store waits for the discovery (its tables as the database has them)
+        store = self.store_on(conn) if write or self._checked else None
         try:
             try:
                 with conn.begin():
-                    if write:
+                    if store is not None and write:
                         # idp's writers one at a time (repository/users.py lock_admins): first, before
                         # any read, so that what a command checks still holds when it writes
                         store.users.lock_admins()
@@ -175,9 +176,11 @@ class Env:
                         check_schema(conn, self)
                         self._checked = True
                         store = self.store_on(conn)  # with the tables as the database has them
+                    assert store is not None
                     yield store
             finally:
-                store.users.release_admin_lock()
+                if store is not None:
+                    store.users.release_admin_lock()
         except DBAPIError as exc:
             raise translate_db_error(exc) from None
 

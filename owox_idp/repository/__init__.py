@@ -16,25 +16,26 @@ Parts return the records of `owox_idp.models` (None when a row is missing) and n
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from sqlalchemy import literal, select
 from sqlalchemy.engine import Connection
 
 from owox_idp.repository.absent import AbsentSessions, AbsentVerifications
-from owox_idp.repository.apikeys import ApiKeyRepository
-from owox_idp.repository.audit import AuditLog
-from owox_idp.repository.ban_guard import BanGuard
 from owox_idp.repository.bans import BAN_STORAGES, OwoxBanTable
 from owox_idp.repository.roles import ROLE_STORAGES, MembershipRepository
 from owox_idp.repository.sessions import SessionRepository
 from owox_idp.repository.tables import Tables
-from owox_idp.repository.two_factor import TwoFactorRepository
 from owox_idp.repository.users import UserFilter, UserRepository
 from owox_idp.repository.verifications import VerificationRepository
 
 if TYPE_CHECKING:
     from owox_idp.deployment import Deployment
+    from owox_idp.repository.apikeys import ApiKeyRepository
+    from owox_idp.repository.audit import AuditLog
+    from owox_idp.repository.ban_guard import BanGuard
+    from owox_idp.repository.two_factor import TwoFactorRepository
 
 __all__ = ["Store", "Tables", "UserFilter"]
 
@@ -52,17 +53,43 @@ class Store:
         self.verifications = (VerificationRepository if "verification" in stored else AbsentVerifications)(
             conn, self.t
         )
-        self.two_factor = TwoFactorRepository(conn, self.t)
         self.members = MembershipRepository(conn, self.t)
         # one instance where the ban storage is idp's table, so that both see it once it is created
         self.owox_bans = self.bans if isinstance(self.bans, OwoxBanTable) else OwoxBanTable(conn, self.t)
-        self.ban_guard = BanGuard(conn, self.t)
-        self.api_keys = ApiKeyRepository(conn, self.t)
-        self.audit = AuditLog(conn, self.t)
-        parts = (self.users, self.sessions, self.verifications, self.two_factor, self.members, self.api_keys)
-        new_id = deployment.id_maker()
-        for part in parts:
+        self._new_id = new_id = deployment.id_maker()
+        for part in (self.users, self.sessions, self.verifications, self.members):
             part.new_id = new_id
+
+    # The parts that most commands never touch are built (and their modules imported) on first use:
+    # `idp list-users` needs none of them.
+
+    @cached_property
+    def two_factor(self) -> TwoFactorRepository:
+        from owox_idp.repository.two_factor import TwoFactorRepository
+
+        part = TwoFactorRepository(self.conn, self.t)
+        part.new_id = self._new_id
+        return part
+
+    @cached_property
+    def api_keys(self) -> ApiKeyRepository:
+        from owox_idp.repository.apikeys import ApiKeyRepository
+
+        part = ApiKeyRepository(self.conn, self.t)
+        part.new_id = self._new_id
+        return part
+
+    @cached_property
+    def ban_guard(self) -> BanGuard:
+        from owox_idp.repository.ban_guard import BanGuard
+
+        return BanGuard(self.conn, self.t)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        from owox_idp.repository.audit import AuditLog
+
+        return AuditLog(self.conn, self.t)
 
     def table_has_rows(self, table_name: str) -> bool:
         from sqlalchemy import table as sa_table

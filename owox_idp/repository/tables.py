@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, Index, Integer, MetaData, String, Table
@@ -69,24 +70,33 @@ class Tables:
     ) -> None:
         self.layout = layout
         self.metadata = MetaData()
+        # a table is built on first use: a command touches two or three of the deployment's tables
         self.by_model: dict[str, Table] = {}
-        dates = date_storage or {}
-        id_type = _id_type(id_format, dialect)
-        for model in models:
-            cols = [Column(layout.column(model.name, "id"), id_type, primary_key=True, key="id")]
-            for f in model.fields:
-                kind = id_type if f.references else _sa_type(f.type, dates.get((model.name, f.name)))
-                cols.append(Column(layout.column(model.name, f.name), kind, key=f.name))
-            if model.name == "user":
-                taken = {c.name for c in cols}
-                cols += [
-                    Column(c.name, _extra_type(c), key=c.name)
-                    for c in extra_user_columns
-                    if c.name not in taken
-                ]
-            self.by_model[model.name] = Table(layout.table(model.name), self.metadata, *cols)
-        # idp's own: what an OWOX ban took away (see owox_idp.flavors.owox)
-        self.owox_ban = Table(
+        self._models = {model.name: model for model in models}
+        self._dates = date_storage or {}
+        self._id_type = _id_type(id_format, dialect)
+        self._extra_user_columns = extra_user_columns
+        self.audit_exists: bool | None = None  # learnt once per run (repository/audit.py)
+
+    def _build(self, model: Model) -> Table:
+        layout, id_type = self.layout, self._id_type
+        cols = [Column(layout.column(model.name, "id"), id_type, primary_key=True, key="id")]
+        for f in model.fields:
+            kind = id_type if f.references else _sa_type(f.type, self._dates.get((model.name, f.name)))
+            cols.append(Column(layout.column(model.name, f.name), kind, key=f.name))
+        if model.name == "user":
+            taken = {c.name for c in cols}
+            cols += [
+                Column(c.name, _extra_type(c), key=c.name)
+                for c in self._extra_user_columns
+                if c.name not in taken
+            ]
+        return Table(layout.table(model.name), self.metadata, *cols)
+
+    @cached_property
+    def owox_ban(self) -> Table:
+        """idp's own: what an OWOX ban took away (see owox_idp.flavors.owox)."""
+        return Table(
             OWOX_BAN_TABLE,
             self.metadata,
             Column("userId", String(191), primary_key=True, key="userId"),
@@ -97,10 +107,12 @@ class Tables:
             Column("createdAt", BADate(), key="createdAt"),
         )
 
-        # idp's own: the audit trail of every change idp made (repository/audit.py). Created by
-        # `idp migrate`; Better Auth's migration only looks at its own models' tables, so it never
-        # touches (or reports) this one. No column ever holds a password, token, link or secret.
-        self.audit = Table(
+    @cached_property
+    def audit(self) -> Table:
+        """idp's own: the audit trail of every change idp made (repository/audit.py). Created by
+        `idp migrate`; Better Auth's migration only looks at its own models' tables, so it never
+        touches (or reports) this one. No column ever holds a password, token, link or secret."""
+        return Table(
             AUDIT_TABLE,
             self.metadata,
             Column("id", Integer(), primary_key=True, autoincrement=True, key="id"),
@@ -115,10 +127,12 @@ class Tables:
             Column("detail", String(1000), key="detail"),
             Index("idp_audit_at_idx", "at"),
         )
-        self.audit_exists: bool | None = None  # learnt once per run (repository/audit.py)
 
     def has(self, model: str) -> bool:
-        return model in self.by_model
+        return model in self._models
 
     def __getitem__(self, model: str) -> Table:
-        return self.by_model[model]
+        table = self.by_model.get(model)
+        if table is None:
+            table = self.by_model[model] = self._build(self._models[model])
+        return table

@@ -16,7 +16,6 @@ from owox_idp.errors import Conflict, InvalidInput, Refused, UsageError, UserExi
 from owox_idp.models import User
 from owox_idp.repository import UserFilter
 from owox_idp.repository.users import Sort
-from owox_idp.services import links
 from owox_idp.validation import name_from_email, normalize_email
 
 if TYPE_CHECKING:
@@ -305,6 +304,7 @@ def add_user(
     fields: dict[str, str] | None = None,
     no_link: bool = False,
 ) -> AddUserResult:
+    from owox_idp.services import links
     from owox_idp.validation import validate_name, validate_url
 
     dep = store.deployment
@@ -363,6 +363,8 @@ def bootstrap_admin(
     silently: a banned admin is refused (exit 8) unless `lift_ban` asks for it, so that a deploy job
     that runs this every time cannot undo a deliberate ban. `fields` (additional user columns) are
     written when the admin is created; an existing admin's are left as they are (`update-user`)."""
+    from owox_idp.services import links
+
     dep = store.deployment
     email = normalize_email(email)
     admin_role = dep.admin_roles[0]
@@ -408,6 +410,8 @@ def bootstrap_admin(
 def reset_password(
     store: Store, *, email: str, password: str | None, keep_sessions: bool, ttl: int, now: datetime
 ) -> ResetResult:
+    from owox_idp.services import links
+
     if not keep_sessions:
         store.deployment.require_database_sessions(
             "signing the user out (reset-password without --keep-sessions)"
@@ -459,6 +463,7 @@ def set_role(store: Store, *, email: str, role: str, force: bool, now: datetime)
 def ban(
     store: Store, *, email: str, reason: str | None, expires_in: int | None, force: bool, now: datetime
 ) -> BanResult:
+    from owox_idp.services import links
     from owox_idp.validation import validate_text
 
     flavor = store.deployment.flavor
@@ -527,6 +532,8 @@ def unban(store: Store, *, email: str, now: datetime) -> BanResult:
 
 
 def delete_user(store: Store, *, email: str, force: bool, now: datetime) -> DeleteResult:
+    from owox_idp.services import links
+
     del now
     store.users.lock_admins()
     user = require_user(store, email)
@@ -641,6 +648,8 @@ def parse_cursor(cursor: str) -> tuple[datetime, str]:
 
 
 def show_user(store: Store, *, email: str, now: datetime) -> UserDetails:
+    from owox_idp.services import links
+
     user = require_user(store, email)
     return UserDetails(
         user=user,
@@ -704,6 +713,8 @@ def update_user(
     would sign in as the old address, creating a new user); sessions, the password, the role (OWOX's
     member rows hang off the user id) and `emailVerified` stay as they are unless asked. `image` ""
     clears it. `fields` are additional columns of the user table (see `additional_field_values`)."""
+    from owox_idp.services import links
+
     user = require_user(store, email)
     values: dict[str, Any] = {}
     changed: list[str] = []

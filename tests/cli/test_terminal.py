@@ -4,6 +4,7 @@ password prompt asking again on a terminal (driven through a real pseudo-termina
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 import subprocess
@@ -349,6 +350,10 @@ def test_at_40_columns_the_rows_become_records(crowd: tuple[IdpRunner, list[str]
     [
         ["--version"],
         ["--help"],
+        ["-h"],
+        [],
+        ["--help", "list-users"],
+        ["--flavor", "better-auth", "--help"],
         ["list-users", "--help"],
         ["--flavor", "better-auth", "list-users", "--help"],
         ["--database-url", "sqlite:///x.db", "--version"],
@@ -385,6 +390,11 @@ def test_only_the_named_command_is_built() -> None:
     assert names(["2fa", "status", "a@example.com"]) == ["2fa"]
     assert names(["--version"]) == []
     assert len(names(["--help"])) == len(app.registered_commands) + len(app.registered_groups)
+    # the help listing's commands take no parameters: their signatures are not read (cli.listed_only)
+    listed = only_what_runs(app, ["--help"])
+    assert all(
+        c.callback and not inspect.signature(c.callback).parameters for c in listed.registered_commands
+    )
     assert len(names(["no-such-command"])) > 1  # Click names the command it does not know
 
 
