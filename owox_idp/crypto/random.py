@@ -38,8 +38,6 @@ def random_string(length: int, *alphabets: str) -> str:
     multiple of the alphabet size are dropped and each kept byte maps to `charset[byte % size]`, as in
     Better Auth; done with one `bytes.translate` per draw (a million ids a minute matter to `import`).
     """
-    if length <= 0:
-        raise ValueError("length must be a positive integer")
     return _pool(alphabets or DEFAULT_ALPHABETS).take(length)
 
 
@@ -58,6 +56,8 @@ class _Pool:
         self.lock = threading.Lock()
 
     def take(self, length: int) -> str:
+        if length <= 0:
+            raise ValueError("length must be a positive integer")
         with self.lock:
             while len(self.buffer) - self.at < length:
                 fresh = secrets.token_bytes(max(self.DRAW, 2 * length)).translate(self.table, self.rejected)
@@ -101,8 +101,6 @@ def _tables(alphabets: tuple[str, ...]) -> tuple[bytes, bytes]:
 
 def generate_id(size: int = 32) -> str:
     """Better Auth's `generateId(size)`: alphanumeric (62 symbols), 32 characters by default."""
-    if size <= 0:
-        raise ValueError("length must be a positive integer")
     return _pool(ID_ALPHABETS).take(size)
 
 

@@ -229,19 +229,11 @@ def _check_row(
 
 def _provider_fields(row: InputRow, checked: _Row) -> None:
     """The verified flag and creation date a provider's export carries (`ProviderRecord.to_input_row`);
-    idp's own import files have neither column."""
+    idp's own import files have neither (reading.py keeps only IMPORT_COLUMNS)."""
     verified = row.fields.get("email_verified")
     if verified is not None:
         checked.email_verified = verified == "true"
-    if row.created_at is not None:
-        checked.created_at = row.created_at
-        return
-    created = row.fields.get("created_at")
-    if created:
-        try:
-            checked.created_at = datetime.fromisoformat(created)
-        except ValueError:
-            raise InvalidInput(f"created_at {created!r} is not an ISO 8601 date") from None
+    checked.created_at = row.created_at
 
 
 def _plan(store: Store, rows: list[_Row], options: ImportOptions) -> None:

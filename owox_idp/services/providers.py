@@ -112,8 +112,8 @@ class ProviderRecord:
     def to_input_row(self, scheme: str, *, default_role: str | None = None) -> InputRow:
         """The row `owox_idp.services.reading` validates and writes: email, name, role (the export's roles
         comma-joined, else `default_role`) and password_hash (only a hash the `scheme` server verifies).
-        Two more fields ride along for an importer that maps them (bulk.py today ignores unknown keys):
-        `email_verified` ("true"/"false"/None), and the creation date rides as `InputRow.created_at`."""
+        `email_verified` ("true"/"false"/None) rides along in the fields, and the creation date, already
+        parsed, as `InputRow.created_at`."""
         password = self.password
         kept = (
             password.value
