@@ -299,6 +299,8 @@ def _no_id() -> None:
 
 
 def _uuid_text() -> str:
-    import uuid
+    # Better Auth's generateId: "uuid" is crypto.randomUUID() (version 4); a version 7 is the same
+    # type and text form, time-ordered (see crypto.random.ordered_id)
+    from owox_idp.crypto.random import ordered_uuid
 
-    return str(uuid.uuid4())  # Better Auth's generateId: "uuid" is crypto.randomUUID()
+    return ordered_uuid()

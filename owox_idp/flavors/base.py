@@ -142,11 +142,12 @@ class Flavor(ABC):
         return partial(hash_password, scheme=settings.password_hash)
 
     def id_maker(self) -> Callable[[], str]:
-        """The function that makes a row id as the server makes them (Better Auth's 32-character
-        `generateId`): asked once, then called for every row (an import makes three ids a user)."""
-        from owox_idp.crypto.random import generate_id
+        """The function that makes a row id in the server's format (Better Auth's 32-character
+        `generateId`, alphanumeric), time-ordered (`crypto.random.ordered_id`): asked once, then called
+        for every row (an import makes three ids a user)."""
+        from owox_idp.crypto.random import ordered_id
 
-        return generate_id
+        return ordered_id
 
     def new_id(self) -> str:
         """A new row id as the server makes them."""

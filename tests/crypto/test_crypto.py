@@ -51,6 +51,41 @@ def test_generate_id_shape() -> None:
     assert re.fullmatch(r"[A-Za-z0-9]{10}", random.generate_id(10))
 
 
+def test_ordered_ids_have_generate_ids_shape_and_sort_in_the_order_they_were_made(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = iter([1_700_000_000_000_000_000 + i * 1_000_000 for i in range(200)] + [2**62])
+    monkeypatch.setattr("owox_idp.crypto.random.time.time_ns", lambda: next(clock))
+    ids = [random.ordered_id() for _ in range(201)]
+    assert len(set(ids)) == 201
+    assert all(re.fullmatch(r"[0-9a-z]{9}[A-Za-z0-9]{23}", i) for i in ids)
+    assert ids == sorted(ids)  # byte order; digits and lower case only in the time part: every collation
+    assert ids[0][:9] == "0loyw3v28"  # 1_700_000_000_000 ms in base 36
+    assert re.fullmatch(r"[A-Za-z0-9]{6}", random.ordered_id(6))
+
+
+def test_ordered_ids_in_one_millisecond_are_all_different(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("owox_idp.crypto.random.time.time_ns", lambda: 1_700_000_000_000_000_000)
+    ids = {random.ordered_id() for _ in range(10_000)}
+    assert len(ids) == 10_000
+    assert {i[:9] for i in ids} == {"0loyw3v28"}
+
+
+def test_ordered_uuid_is_a_version_7_uuid_in_time_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uuid
+
+    clock = iter(range(1_700_000_000_000_000_000, 1_800_000_000_000_000_000, 7_000_000_000_000))
+    monkeypatch.setattr("owox_idp.crypto.random.time.time_ns", lambda: next(clock))
+    made = [random.ordered_uuid() for _ in range(100)]
+    parsed = [uuid.UUID(u) for u in made]
+    assert all(str(u) == text for u, text in zip(parsed, made, strict=True))  # canonical lower-case text
+    assert {u.version for u in parsed} == {7}
+    assert {u.variant for u in parsed} == {uuid.RFC_4122}
+    assert made == sorted(made)
+    assert parsed[0].int >> 80 == 1_700_000_000_000  # the first 48 bits are the milliseconds
+    assert len(set(made)) == 100
+
+
 def test_generate_id_rejection_sampling(monkeypatch: pytest.MonkeyPatch) -> None:
     # alphabet a-z A-Z 0-9 (62 symbols): bytes >= 248 are dropped, others map to byte % 62
     _fake_token_bytes(monkeypatch, [248, 255, 0, 61, 62, 247, 26, 52])
