@@ -95,20 +95,21 @@ def idp_import(db: Database, src: Path, *extra: str) -> tuple[float, float]:
 
 
 def postgres_floor(db: Database, users: int) -> float:
-    """Seconds for the database alone to insert the same rows: users and two link rows each."""
+    """Seconds for the database alone to insert the same rows: users and two link rows each, with ids
+    in idp's time-ordered shape (an ordered prefix, then random symbols) and random tokens."""
     import psycopg
 
     with psycopg.connect(db.url) as conn:
         start = time.perf_counter()
         conn.execute(
             'INSERT INTO "user" (id, name, email, "emailVerified", image, "createdAt", "updatedAt", role) '
-            "SELECT md5(i::text), 'User ' || i, 'user' || i || '@example.com', true, null, now(), now(), "
+            "SELECT lpad(i::text, 9, '0') || left(md5(i::text), 23), 'User ' || i, 'user' || i || '@example.com', true, null, now(), now(), "
             "'user' FROM generate_series(0, %s - 1) AS i",
             (users,),
         )
         conn.execute(
             'INSERT INTO verification (id, identifier, value, "expiresAt", "createdAt", "updatedAt") '
-            "SELECT md5('v' || i::text), CASE WHEN i %% 2 = 0 THEN '' ELSE 'magic-link:' END || "
+            "SELECT lpad(i::text, 9, '0') || left(md5('v' || i::text), 23), CASE WHEN i %% 2 = 0 THEN '' ELSE 'magic-link:' END || "
             'md5(\'t\' || (i / 2)::text), \'{"type":"magic-link","email":"user\' || (i / 2) || '
             "'@example.com\"}', now() + interval '1 hour', now(), now() "
             "FROM generate_series(0, 2 * %s - 1) AS i",
@@ -119,8 +120,14 @@ def postgres_floor(db: Database, users: int) -> float:
 
 
 def sqlite_floor(db: Database, users: int, batch: int = 500) -> float:
-    """Seconds for a bare executemany of the same rows, one transaction per `batch` users."""
+    """Seconds for a bare executemany of the same rows, one transaction per `batch` users: ids in idp's
+    time-ordered shape (an ordered prefix, then random symbols), random tokens, SQLite's default cache."""
     import secrets
+
+    counter = iter(range(10**9))
+
+    def new_id() -> str:
+        return f"{next(counter):09d}" + secrets.token_hex(12)[:23]
 
     conn = sqlite3.connect(db.node_url, isolation_level=None)
     now = "2026-12-01T00:00:00.000Z"
@@ -130,13 +137,11 @@ def sqlite_floor(db: Database, users: int, batch: int = 500) -> float:
         for start in range(0, users, batch):
             people, links = [], []
             for i in range(start, min(users, start + batch)):
-                people.append(
-                    (secrets.token_hex(16), f"User {i}", f"user{i}@example.com", 1, now, now, "user")
-                )
+                people.append((new_id(), f"User {i}", f"user{i}@example.com", 1, now, now, "user"))
                 token = secrets.token_hex(16)
                 value = f'{{"type":"magic-link","email":"user{i}@example.com"}}'
-                links.append((secrets.token_hex(16), token, value, later, now, now))
-                links.append((secrets.token_hex(16), "magic-link:" + token, value, later, now, now))
+                links.append((new_id(), token, value, later, now, now))
+                links.append((new_id(), "magic-link:" + token, value, later, now, now))
             yield people, links
 
     start = time.perf_counter()
