@@ -17,7 +17,8 @@ from idp_runner import TEST_SECRET, IdpRunner
 from test_discover import apply
 
 PASSWORD = "correct-horse-battery-42\n"
-UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+# idp's uuid ids are version 7 (time-ordered, crypto.random.ordered_uuid); the server's own are version 4
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
 def _dialect(folder: str) -> str:
